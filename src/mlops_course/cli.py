@@ -1,0 +1,168 @@
+"""``mlops-course``: one command-line entry point over the whole package.
+
+Every step a notebook shows can also be run from a terminal or a CI job with this command, so the
+workflows in ``.github/`` call the same code that the tests exercise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mlops_course import __version__, services
+from mlops_course.data.collect import batch_name, ingest_batch
+from mlops_course.data.simulate import SCENARIOS, simulate_day
+from mlops_course.data.validate import validate
+from mlops_course.settings import get_settings
+
+app = typer.Typer(
+    help="The mlops-course toolkit: data, services, training and labs of the course.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+services_app = typer.Typer(help="Start, stop and inspect the local services.", no_args_is_help=True)
+app.add_typer(services_app, name="services")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a readable error and exit; no traceback for mistakes a person can fix."""
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"mlops-course {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """The mlops-course toolkit."""
+
+
+@services_app.command("up")
+def services_up() -> None:
+    """Start the MLflow server in the background (it keeps running until `services down`)."""
+    state = services.read_state()
+    running = state.get("mlflow")
+    if running is not None and running.is_running():
+        console.print(f"mlflow is already running at {running.url} (pid {running.pid})")
+        return
+    try:
+        service = services.start_mlflow(detach=True)
+    except services.ServiceError as error:
+        fail(str(error))
+    state["mlflow"] = service
+    services.write_state(state)
+    console.print(f"mlflow is up at [bold]{service.url}[/] (pid {service.pid})")
+    console.print(f"use it with: export MLOPS_TRACKING_URI={service.url}")
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop every service that `services up` started."""
+    state = services.read_state()
+    if not state:
+        console.print("no services are running")
+        return
+    for name, service in state.items():
+        service.stop()
+        console.print(f"stopped {name} (pid {service.pid})")
+    services.write_state({})
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Show each recorded service, its address and whether it answers."""
+    state = services.read_state()
+    table = Table("service", "url", "pid", "running", "healthy")
+    for name, service in state.items():
+        alive = service.is_running()
+        healthy = alive and service.is_healthy()
+        table.add_row(name, service.url, str(service.pid), _yes(alive), _yes(healthy))
+    if not state:
+        console.print("no services recorded; start them with: mlops-course services up")
+    else:
+        console.print(table)
+
+
+def _yes(flag: bool) -> str:
+    return "[green]yes[/]" if flag else "[red]no[/]"
+
+
+def _scenario(name: str) -> str:
+    if name not in SCENARIOS:
+        raise typer.BadParameter(f"unknown scenario {name!r}; expected one of {list(SCENARIOS)}")
+    return name
+
+
+@app.command()
+def simulate(
+    day: Annotated[int, typer.Option(min=0, help="Day index (0 is the first day).")],
+    out: Annotated[Path, typer.Option(help="Parquet or CSV file to write.")],
+    scenario: Annotated[str, typer.Option(callback=_scenario, help="Drift scenario.")] = "none",
+    n: Annotated[int | None, typer.Option(min=1, help="Trips in the batch.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: settings).")] = None,
+) -> None:
+    """Write one simulated daily batch of trips to a file."""
+    frame = simulate_day(day, seed=seed, scenario=scenario, n=n)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        frame.to_csv(out, index=False)
+    elif out.suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        fail(f"cannot write {out.name}: use a .parquet or .csv file name")
+    console.print(f"wrote {len(frame)} trips of day {day} ({scenario}) to {out}")
+
+
+@app.command("validate")
+def validate_file(
+    path: Annotated[Path, typer.Argument(help="A batch as .parquet or .csv.")],
+) -> None:
+    """Validate a batch file; exit code 1 when it fails, so scripts and CI can stop on it."""
+    if not path.exists():
+        fail(f"no such file: {path}")
+    try:
+        if path.suffix == ".csv":
+            frame = pd.read_csv(path, parse_dates=["pickup_datetime"])
+        else:
+            frame = pd.read_parquet(path)
+    except Exception as error:
+        fail(f"cannot read {path} as a batch of trips: {error}")
+    report = validate(frame, batch=path.stem)
+    console.print(report.summary(), markup=False, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def collect(
+    days: Annotated[int, typer.Option(min=1, help="How many days to collect.")] = 7,
+    first_day: Annotated[int, typer.Option(min=0, help="First day to collect.")] = 0,
+    scenario: Annotated[str, typer.Option(callback=_scenario, help="Drift scenario.")] = "none",
+) -> None:
+    """Collect daily batches into data/raw; bad batches go to data/quarantine with a report."""
+    settings = get_settings()
+    quarantined = 0
+    for day in range(first_day, first_day + days):
+        result = ingest_batch(simulate_day(day, scenario=scenario), batch_name(day))
+        quarantined += result.quarantined
+        mark = "[red]quarantined[/]" if result.quarantined else "[green]ok[/]"
+        console.print(f"day {day:3d}: {mark}  {result.path}")
+    console.print(
+        f"{days - quarantined} batches in {settings.raw_dir}, {quarantined} in "
+        f"{settings.quarantine_dir}"
+    )

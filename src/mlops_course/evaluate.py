@@ -1,0 +1,53 @@
+"""Metrics and plots that say whether a model is good enough, and better than doing nothing.
+
+A metric alone means little: an MAE of 3 minutes is good only if predicting the median trip
+duration is much worse. Every evaluation therefore reports the naive baseline next to the model.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+
+def regression_metrics(y_true, y_pred) -> dict[str, float]:
+    """MAE, RMSE and R² of predictions, rounded to what is worth reading (0.001 minutes)."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(
+            f"need the same non-zero number of labels and predictions, got {y_true.size} "
+            f"labels and {y_pred.size} predictions"
+        )
+    return {
+        "mae": round(float(mean_absolute_error(y_true, y_pred)), 3),
+        "rmse": round(float(np.sqrt(mean_squared_error(y_true, y_pred))), 3),
+        "r2": round(float(r2_score(y_true, y_pred)), 3),
+    }
+
+
+def baseline_metrics(y_train, y_eval) -> dict[str, float]:
+    """Metrics of the do-nothing model that always predicts the training median."""
+    median = float(np.median(np.asarray(y_train, dtype=float)))
+    return regression_metrics(y_eval, np.full(len(y_eval), median))
+
+
+def plot_predictions(y_true, y_pred, title: str = "Predicted vs actual trip duration") -> Figure:
+    """Predicted against actual durations, and the distribution of errors, side by side."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.scatter(y_true, y_pred, s=6, alpha=0.4)
+    top = float(max(y_true.max(), y_pred.max()))
+    left.plot([0, top], [0, top], color="black", linewidth=1, label="perfect")
+    left.set(xlabel="actual duration (min)", ylabel="predicted duration (min)", title=title)
+    left.legend(loc="upper left")
+    right.hist(y_pred - y_true, bins=50, color="tab:orange")
+    right.set(xlabel="error: predicted - actual (min)", ylabel="trips", title="Errors")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,109 @@
+"""The model registry: which model version is in production, and how that changes.
+
+Services and pipelines never load "the latest run": they load a *name* and an *alias*
+(``models:/trip-duration@champion``). Promotion and rollback are then just moving an alias, which
+is atomic in the registry and needs no redeploy of the service.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from sklearn.pipeline import Pipeline
+
+from mlops_course.settings import get_settings
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS = "previous-champion"
+
+
+def _name(name: str | None) -> str:
+    return name or get_settings().model_name
+
+
+def register(
+    model_uri: str, name: str | None = None, tags: dict[str, str] | None = None
+) -> ModelVersion:
+    """Add the model at ``model_uri`` as a new version of the registered model ``name``."""
+    return mlflow.register_model(model_uri, _name(name), tags=tags)
+
+
+def set_alias(alias: str, version: int | str, name: str | None = None) -> None:
+    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+    MlflowClient().set_registered_model_alias(_name(name), alias, str(version))
+
+
+def get_version(alias: str, name: str | None = None) -> ModelVersion | None:
+    """The version an alias points to, or None when the alias (or the model) does not exist."""
+    try:
+        return MlflowClient().get_model_version_by_alias(_name(name), alias)
+    except MlflowException as error:
+        if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+            return None
+        raise
+
+
+def promote(version: int | str, name: str | None = None) -> ModelVersion:
+    """Make ``version`` the champion and remember the one it replaces for :func:`rollback`."""
+    name = _name(name)
+    current = get_version(CHAMPION, name)
+    if current is not None and str(current.version) != str(version):
+        set_alias(PREVIOUS, current.version, name)
+    set_alias(CHAMPION, version, name)
+    return MlflowClient().get_model_version(name, str(version))
+
+
+def rollback(name: str | None = None) -> ModelVersion:
+    """Point the champion back at the previous champion; an error if there is none."""
+    name = _name(name)
+    previous = get_version(PREVIOUS, name)
+    if previous is None:
+        raise LookupError(
+            f"model {name!r} has no '{PREVIOUS}' alias: there is nothing to roll back to "
+            "(a rollback needs an earlier promotion)"
+        )
+    current = get_version(CHAMPION, name)
+    set_alias(CHAMPION, previous.version, name)
+    if current is not None:
+        set_alias(PREVIOUS, current.version, name)
+    return previous
+
+
+@contextmanager
+def trusted_model_loading() -> Iterator[None]:
+    """Allow MLflow to deserialize a model for the duration of the block.
+
+    Loading a model file can execute code, even with skops: its allow-list is stored inside the
+    model itself, so a crafted model could trust dangerous types. MLflow therefore refuses to load
+    unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION`` is true. The course only loads models that its
+    own training code logged to its own registry, so it opts in here, narrowly, and nowhere else.
+    """
+    key = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+    before = os.environ.get(key)
+    os.environ[key] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+def load_model(alias: str = CHAMPION, name: str | None = None) -> Pipeline:
+    """Load the scikit-learn pipeline that ``alias`` points to, ready to ``predict``."""
+    name = _name(name)
+    if get_version(alias, name) is None:
+        raise LookupError(
+            f"model {name!r} has no version with alias {alias!r}: register a model and set the "
+            f"alias first (mlops_course.registry.register + set_alias or promote)"
+        )
+    with trusted_model_loading():
+        return mlflow.sklearn.load_model(f"models:/{name}@{alias}")

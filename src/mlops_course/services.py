@@ -1,0 +1,298 @@
+"""Start and stop the course's services (MLflow, the model API, Prometheus) as local processes.
+
+This is the embedded default: no Docker engine and no cloud account, just processes bound to
+loopback on free ports, so the same notebook runs in JupyterLab, under papermill, under pytest and
+in the book build, even several at once. Every service starts in its own process group and is
+stopped as a group, because ``mlflow server`` spawns helper processes that would otherwise outlive
+it. Services started in-process are also stopped at interpreter exit (``atexit``), so a failing
+notebook or test leaves no orphan behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mlops_course.settings import get_settings
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started; the message says why and what to try."""
+
+
+@dataclass
+class Service:
+    """A running service process group: where it listens and how to stop it."""
+
+    name: str
+    url: str
+    pid: int
+    log_path: Path
+    health_path: str = "/health"
+    _process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def is_running(self) -> bool:
+        if self._process is not None:
+            return self._process.poll() is None
+        try:
+            os.killpg(self.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def is_healthy(self) -> bool:
+        try:
+            return httpx.get(self.url + self.health_path, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the whole process group: politely first, then by force."""
+        _RUNNING.pop(self.pid, None)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
+            if self._wait_gone(timeout):
+                break
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=timeout)
+
+    def _wait_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None:
+                self._process.poll()  # reap the leader, or its zombie keeps the group alive
+            try:
+                os.killpg(self.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "pid": self.pid,
+            "log_path": str(self.log_path),
+            "health_path": self.health_path,
+        }
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_RUNNING: dict[int, Service] = {}
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stop every service this interpreter started and did not detach."""
+    for service in list(_RUNNING.values()):
+        service.stop()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free right now; the OS picks it, so parallel runs do not collide."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def service_env() -> dict[str, str]:
+    """Environment for service processes: offline, quiet, and no MLflow background job runners."""
+    env = dict(os.environ)
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    # The job runner starts several huey consumers for GenAI features the course does not use;
+    # on a 2-core laptop they cost seconds of start-up and hundreds of MB.
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    return env
+
+
+def start(
+    name: str,
+    command: list[str],
+    port: int,
+    *,
+    host: str = "127.0.0.1",
+    health_path: str = "/health",
+    workdir: Path | None = None,
+    timeout: float | None = None,
+    detach: bool = False,
+) -> Service:
+    """Run ``command`` in a new process group and wait until ``health_path`` answers 200.
+
+    ``detach=True`` leaves the service running after this interpreter exits (the CLI's
+    ``services up``); otherwise it is stopped at exit.
+    """
+    settings = get_settings()
+    workdir = Path(settings.workdir if workdir is None else workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    timeout = settings.service_start_timeout if timeout is None else timeout
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env=service_env(),
+            start_new_session=True,
+        )
+    service = Service(name, f"http://{host}:{port}", process.pid, log_path, health_path, process)
+    if not detach:
+        _RUNNING[process.pid] = service
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            service.stop()
+            raise ServiceError(
+                f"{name} exited with code {process.returncode} before it was ready.\n"
+                f"command: {' '.join(command)}\nlast lines of {log_path}:\n{service.log_tail()}"
+            )
+        if service.is_healthy():
+            return service
+        time.sleep(0.2)
+    service.stop()
+    raise ServiceError(
+        f"{name} did not answer on {service.url}{health_path} within {timeout:.0f} s "
+        f"(raise MLOPS_SERVICE_START_TIMEOUT on a slow machine).\n"
+        f"last lines of {log_path}:\n{service.log_tail()}"
+    )
+
+
+def _mlflow_executable() -> list[str]:
+    script = Path(sys.executable).with_name("mlflow")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mlflow"]
+
+
+def start_mlflow(
+    workdir: Path | None = None,
+    port: int | None = None,
+    *,
+    timeout: float | None = None,
+    detach: bool = False,
+) -> Service:
+    """A real ``mlflow server``: sqlite backend and local artifacts in ``workdir``.
+
+    Artifacts are proxied by the server (``--artifacts-destination``), as in a team setup, so
+    clients never need to see the server's disk.
+    """
+    settings = get_settings()
+    workdir = Path(settings.workdir if workdir is None else workdir).resolve() / "mlflow"
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = port or settings.mlflow_port or free_port(settings.host)
+    command = [
+        *_mlflow_executable(),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{workdir / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(workdir / "artifacts"),
+        "--host",
+        settings.host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    return start(
+        "mlflow", command, port, host=settings.host, workdir=workdir, timeout=timeout, detach=detach
+    )
+
+
+def start_prometheus(
+    config: Path,
+    workdir: Path | None = None,
+    port: int | None = None,
+    *,
+    timeout: float | None = None,
+    detach: bool = False,
+) -> Service:
+    """The Debian ``prometheus`` binary with ``config``, storing its data in ``workdir``."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise ServiceError(
+            "the 'prometheus' binary is not installed. On Debian or Ubuntu: "
+            "sudo apt-get install prometheus (CI installs it in .ci/run)"
+        )
+    settings = get_settings()
+    workdir = Path(settings.workdir if workdir is None else workdir).resolve() / "prometheus"
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = port or settings.prometheus_port or free_port(settings.host)
+    command = [
+        binary,
+        f"--config.file={Path(config).resolve()}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address={settings.host}:{port}",
+        "--web.enable-lifecycle",
+    ]
+    return start(
+        "prometheus",
+        command,
+        port,
+        host=settings.host,
+        health_path="/-/ready",
+        workdir=workdir,
+        timeout=timeout,
+        detach=detach,
+    )
+
+
+def use_mlflow(service: Service) -> str:
+    """Point this process's MLflow client (and child processes) at ``service``."""
+    import mlflow
+
+    mlflow.set_tracking_uri(service.url)
+    os.environ["MLFLOW_TRACKING_URI"] = service.url
+    return service.url
+
+
+# --- detached services for the CLI (`mlops-course services up|down|status`) -------------------
+
+
+def _state_file() -> Path:
+    return Path(get_settings().workdir).resolve() / "services.json"
+
+
+def read_state() -> dict[str, Service]:
+    """Services that ``services up`` started and recorded, by name."""
+    path = _state_file()
+    if not path.exists():
+        return {}
+    raw = json.loads(path.read_text())
+    return {
+        name: Service(d["name"], d["url"], int(d["pid"]), Path(d["log_path"]), d["health_path"])
+        for name, d in raw.items()
+    }
+
+
+def write_state(services: dict[str, Service]) -> None:
+    path = _state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({n: s.to_dict() for n, s in services.items()}, indent=2))
+    tmp.replace(path)

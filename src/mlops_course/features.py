@@ -60,7 +60,7 @@ def split_xy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Model inputs and target of a batch, with a clear error when columns are missing."""
     missing = [c for c in [*FEATURE_COLUMNS, TARGET] if c not in frame.columns]
     if missing:
-        raise KeyError(f"batch lacks the columns {missing}; expected {FEATURE_COLUMNS + [TARGET]}")
+        raise KeyError(f"batch lacks the columns {missing}; expected {[*FEATURE_COLUMNS, TARGET]}")
     return to_model_input(frame), frame[TARGET].astype("float64")
 
 

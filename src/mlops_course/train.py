@@ -44,7 +44,7 @@ SKOPS_TRUSTED_TYPES: dict[str, list[str]] = {
 
 
 def build_model(kind: ModelKind = "hgb", seed: int | None = None, **params: Any) -> Pipeline:
-    """The feature pipeline followed by a regressor of ``kind`` with defaults overridden by params."""
+    """The feature pipeline and a regressor of ``kind``; ``params`` override its defaults."""
     if kind not in DEFAULT_PARAMS:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {list(DEFAULT_PARAMS)}")
     seed = get_settings().seed if seed is None else seed

@@ -1,12 +1,13 @@
 """The running example: daily batches of ride-hailing trips with a known ground truth.
 
-A simulator instead of a downloaded dataset gives the course three things a real dataset cannot:
-it works offline, it is deterministic for a given ``(seed, day)``, and its drift scenarios start on a
-*known* day, so monitoring (stage 4) and continuous training (stage 5) can be checked against the
-truth instead of eyeballed.
+A simulator instead of a downloaded dataset gives the course three things a real dataset
+cannot: it works offline, it is deterministic for a given ``(seed, day)``, and its drift scenarios
+start on a *known* day, so monitoring (stage 4) and continuous training (stage 5) can be checked
+against the truth instead of eyeballed.
 
-Each random part of a batch comes from its own stream seeded by ``(seed, day, stream)``. That is why a
-scenario leaves the days before its start identical to ``none`` and, from its start, changes only
+Each random part of a batch comes from its own stream seeded by ``(seed, day, stream)``. That is
+why a scenario leaves the days before its start identical to ``none`` and, from its start,
+changes only
 the columns it declares: the unaffected columns are drawn from the very same numbers.
 """
 

@@ -7,8 +7,7 @@ against the truth instead of eyeballed.
 
 Each random part of a batch comes from its own stream seeded by ``(seed, day, stream)``. That is
 why a scenario leaves the days before its start identical to ``none`` and, from its start,
-changes only
-the columns it declares: the unaffected columns are drawn from the very same numbers.
+changes only the columns it declares: the unaffected columns come from the very same numbers.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ is atomic in the registry and needs no redeploy of the service.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,8 +33,16 @@ def _name(name: str | None) -> str:
 def register(
     model_uri: str, name: str | None = None, tags: dict[str, str] | None = None
 ) -> ModelVersion:
-    """Add the model at ``model_uri`` as a new version of the registered model ``name``."""
-    return mlflow.register_model(model_uri, _name(name), tags=tags)
+    """Add the model at ``model_uri`` as a new version of the registered model ``name``.
+
+    MLflow reports progress on stderr, which interleaves unpredictably with stdout in notebooks;
+    its messages are passed on as one block on stdout so stored notebook outputs stay stable.
+    """
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured):
+        version = mlflow.register_model(model_uri, _name(name), tags=tags)
+    print(captured.getvalue(), end="")
+    return version
 
 
 def set_alias(alias: str, version: int | str, name: str | None = None) -> None:
@@ -80,10 +90,11 @@ def rollback(name: str | None = None) -> ModelVersion:
 def trusted_model_loading() -> Iterator[None]:
     """Allow MLflow to deserialize a model for the duration of the block.
 
-    Loading a model file can execute code, even with skops: its allow-list is stored inside the
-    model itself, so a crafted model could trust dangerous types. MLflow therefore refuses to load
-    unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION`` is true. The course only loads models that its
-    own training code logged to its own registry, so it opts in here, narrowly, and nowhere else.
+    Loading a model file can execute code, even with skops: its allow-list of trusted types is
+    stored inside the model itself, so a crafted model could trust dangerous types. A hardened
+    deployment therefore sets ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false``, and MLflow then
+    refuses every load. The course only loads models that its own training code logged to its own
+    registry, so it opts in here, narrowly, and a stray load anywhere else stays refused.
     """
     key = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
     before = os.environ.get(key)

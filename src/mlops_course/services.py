@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -73,8 +74,12 @@ class Service:
     def _wait_gone(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            # Reap the leader if it is our child, or its zombie keeps the group alive.
             if self._process is not None:
-                self._process.poll()  # reap the leader, or its zombie keeps the group alive
+                self._process.poll()
+            else:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(self.pid, os.WNOHANG)
             try:
                 os.killpg(self.pid, 0)
             except ProcessLookupError:
@@ -263,9 +268,14 @@ def start_prometheus(
 
 
 def use_mlflow(service: Service) -> str:
-    """Point this process's MLflow client (and child processes) at ``service``."""
+    """Point this process's MLflow client (and child processes) at ``service``.
+
+    MLflow's INFO log lines carry timestamps and go to stderr; in a notebook they would make the
+    stored outputs differ on every run, so only its warnings and errors are kept.
+    """
     import mlflow
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(service.url)
     os.environ["MLFLOW_TRACKING_URI"] = service.url
     return service.url

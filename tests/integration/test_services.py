@@ -1,0 +1,98 @@
+"""Services as real processes: they start, answer, and leave nothing behind when stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from mlops_course import services
+from mlops_course.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _group_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_mlflow_server_answers_and_stops_with_its_helpers(tmp_path: Path) -> None:
+    """The server and every helper process it spawned are gone after stop()."""
+    with services.start_mlflow(workdir=tmp_path) as server:
+        assert httpx.get(server.url + "/health", timeout=5).text == "OK"
+        experiments = httpx.get(
+            server.url + "/api/2.0/mlflow/experiments/search", params={"max_results": 5}
+        )
+        assert experiments.status_code == 200
+        assert (tmp_path / "mlflow" / "mlflow.db").exists()
+    assert _group_gone(server.pid)
+
+
+def test_a_crashing_owner_leaves_no_orphan(tmp_path: Path) -> None:
+    """A notebook or test that dies without stopping its server still cleans up at exit."""
+    script = textwrap.dedent(
+        f"""
+        import json
+        from mlops_course import services
+        server = services.start_mlflow(workdir={str(tmp_path)!r})
+        print(json.dumps({{"pid": server.pid}}), flush=True)
+        raise RuntimeError("the notebook failed halfway")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode != 0
+    pid = json.loads(done.stdout.strip().splitlines()[-1])["pid"]
+    assert _group_gone(pid), "the MLflow server outlived the process that started it"
+
+
+def test_cli_services_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`services up` survives the CLI process; `down` stops it; `status` tells the truth."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    up = runner.invoke(app, ["services", "up"])
+    assert up.exit_code == 0, up.output
+    state = services.read_state()
+    pid = state["mlflow"].pid
+    try:
+        assert state["mlflow"].is_healthy()
+        status = runner.invoke(app, ["services", "status"])
+        assert "mlflow" in status.output and "yes" in status.output
+    finally:
+        down = runner.invoke(app, ["services", "down"])
+    assert down.exit_code == 0, down.output
+    assert _group_gone(pid)
+    assert services.read_state() == {}
+
+
+def test_prometheus_starts_from_the_course_config(tmp_path: Path) -> None:
+    """The Debian prometheus binary runs with the config from docker/ (installed by .ci/run)."""
+    config = REPO / "docker" / "prometheus" / "prometheus.yml"
+    if not config.exists():
+        pytest.fail(f"missing {config}: the Prometheus config lives in docker/prometheus/")
+    try:
+        server = services.start_prometheus(config, workdir=tmp_path)
+    except services.ServiceError as error:
+        pytest.fail(f"{error}")
+    with server:
+        ready = httpx.get(server.url + "/-/ready", timeout=5)
+        assert ready.status_code == 200
+        targets = httpx.get(server.url + "/api/v1/targets", timeout=5).json()
+        assert targets["status"] == "success"
+    assert _group_gone(server.pid)

@@ -9,8 +9,6 @@ STAMP := $(VENV)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-# The book and tests must never reach the network; matplotlib must not look for a display.
-export MPLBACKEND := Agg
 
 # jupyter-cache hashes only code cells: when the package, the pins or the sanitize rules change,
 # the cached notebook outputs are stale, so the cache is keyed on a hash of what they depend on.

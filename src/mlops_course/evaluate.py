@@ -6,9 +6,6 @@ duration is much worse. Every evaluation therefore reports the naive baseline ne
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure

@@ -1,0 +1,90 @@
+"""The tour notebook runs small under papermill, and its results are what it claims."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+from testbook import testbook
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+TOUR = NOTEBOOKS / "00_tour.ipynb"
+
+
+def _text_outputs(notebook: nbformat.NotebookNode) -> str:
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", "") or output.get("data", {}).get("text/plain", ""))
+    return "\n".join(texts)
+
+
+def test_tour_runs_small_under_papermill(tmp_path: Path) -> None:
+    """CI overrides the parameters cell; the notebook must honour the smaller run end to end."""
+    out = tmp_path / "tour.ipynb"
+    papermill.execute_notebook(
+        str(TOUR),
+        str(out),
+        parameters={"DAYS": 3, "TRIPS_PER_DAY": 300},
+        kernel_name="python3",
+        cwd=str(NOTEBOOKS),
+        progress_bar=False,
+    )
+    text = _text_outputs(nbformat.read(out, as_version=4))
+    assert "day 2: ok" in text and "day 3: ok" not in text
+    assert "trip-duration version 1 is the champion" in text
+    assert "MLflow stopped: True" in text
+
+
+def test_tour_model_beats_the_baseline_and_serves_the_champion() -> None:
+    """The tour's story must be true: the champion beats the median baseline by a wide margin."""
+    with testbook(str(TOUR), execute=True, timeout=300, kernel_name="python3") as tb:
+        mae = tb.value("result.metrics['mae']")
+        baseline_mae = tb.value("result.baseline['mae']")
+        champion = tb.value("champion.version")
+        served = tb.value("float(predicted.mean())")
+        actual = tb.value("float(new_day['duration_min'].mean())")
+        stopped = tb.value("not mlflow_server.is_running()")
+    assert mae < 0.5 * baseline_mae
+    assert str(champion) == "1"
+    assert served == pytest.approx(actual, rel=0.1)
+    assert stopped
+
+
+def test_nbval_catches_a_changed_output(tmp_path: Path) -> None:
+    """The stored outputs are a real check: nbval fails when one of them no longer matches."""
+    notebook = nbformat.read(TOUR, as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("name") == "stdout" and "is the champion" in output.get("text", ""):
+                output["text"] = output["text"].replace("version 1", "version 7")
+    tampered = NOTEBOOKS / f".tampered-{tmp_path.name}.ipynb"
+    nbformat.write(notebook, tampered)
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--nbval",
+                str(tampered),
+                "-q",
+                "--sanitize-with",
+                str(REPO / "tests" / "notebooks" / "sanitize.cfg"),
+                "-p",
+                "no:cacheprovider",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=300,
+        )
+    finally:
+        tampered.unlink()
+    assert done.returncode != 0, done.stdout[-2000:]
+    assert "version 7" in done.stdout

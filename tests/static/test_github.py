@@ -1,0 +1,278 @@
+"""Static checks of .github/workflows/.
+
+A workflow is only run by GitHub, after a push, so a typo or a rotted step would show up late and
+somewhere else. These tests validate every workflow against the GitHub workflow schema vendored in
+check-jsonschema (offline), and enforce the project's rules that no schema knows: least privilege,
+timeouts, actions pinned by commit, no template injection, and CI that only calls `make`.
+"""
+
+import copy
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW_DIR = REPO_ROOT / ".github" / "workflows"
+WORKFLOWS = sorted([*WORKFLOW_DIR.glob("*.yml"), *WORKFLOW_DIR.glob("*.yaml")])
+CI_WORKFLOW = WORKFLOW_DIR / "ci.yml"
+MAKEFILE = REPO_ROOT / "Makefile"
+
+SHA_PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
+# What a CI `run:` line may do besides calling make: set up the machine, nothing else.
+SETUP_COMMANDS = [
+    re.compile(r"^sudo apt-get update( -q+)?$"),
+    re.compile(r"^sudo apt-get install( --?[\w-]+)* [a-z0-9][a-z0-9.+-]*( [a-z0-9][a-z0-9.+-]*)*$"),
+    re.compile(r"^(python -m )?pip install( --?[\w-]+)* -r requirements\.txt$"),
+    re.compile(r"^sudo systemctl (disable --now|stop) [a-z0-9-]+$"),
+]
+
+Workflow = dict[str, Any]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def load_workflow(path: Path) -> Workflow:
+    """The workflow as a dict; YAML 1.1 reads the key `on` as True, so it is put back as "on"."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps(workflow: Workflow) -> list[tuple[str, dict[str, Any]]]:
+    """(job id, step) for every step of every job."""
+    return [
+        (job_id, step)
+        for job_id, job in workflow.get("jobs", {}).items()
+        for step in job.get("steps", [])
+    ]
+
+
+def run_lines(workflow: Workflow) -> list[str]:
+    """Every non-blank, non-comment line of every `run:` script."""
+    return [
+        line.strip()
+        for _, step in steps(workflow)
+        for line in str(step.get("run", "")).splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+
+
+def makefile_targets() -> set[str]:
+    """Target names defined in the Makefile (variable assignments such as `X := y` excluded)."""
+    targets: set[str] = set()
+    for line in MAKEFILE.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-][A-Za-z0-9_. -]*?)\s*::?(?!=)", line)
+        if match and not line.startswith((".PHONY", "\t")):
+            targets.update(match.group(1).split())
+    return targets
+
+
+# --- rules: each returns the problems it finds, so it can be proven on a broken workflow too -----
+
+
+def missing_permissions(workflow: Workflow) -> list[str]:
+    """Without `permissions`, GITHUB_TOKEN gets the repository default, which may be write-all."""
+    if "permissions" in workflow:
+        return ["permissions: write-all"] if workflow["permissions"] == "write-all" else []
+    return [
+        f"job {job_id} sets no permissions (and the workflow sets none)"
+        for job_id, job in workflow.get("jobs", {}).items()
+        if "permissions" not in job
+    ]
+
+
+def missing_timeouts(workflow: Workflow) -> list[str]:
+    """GitHub's default timeout is six hours: a hung notebook would hold a runner that long."""
+    return [
+        f"job {job_id} has no timeout-minutes"
+        for job_id, job in workflow.get("jobs", {}).items()
+        if "uses" not in job and "timeout-minutes" not in job
+    ]
+
+
+def unpinned_actions(workflow: Workflow) -> list[str]:
+    """A tag can be moved to other code; a full commit SHA cannot."""
+    problems = []
+    uses = [
+        (job_id, job["uses"]) for job_id, job in workflow.get("jobs", {}).items() if "uses" in job
+    ]
+    uses += [(job_id, step["uses"]) for job_id, step in steps(workflow) if "uses" in step]
+    for job_id, ref in uses:
+        if ref.startswith("./"):
+            continue
+        if ref.startswith("docker://"):
+            if "@sha256:" not in ref:
+                problems.append(f"job {job_id}: {ref} is not pinned by digest")
+        elif not SHA_PINNED.match(ref):
+            problems.append(f"job {job_id}: {ref} is not pinned to a full commit SHA")
+    return problems
+
+
+def expressions_in_run(workflow: Workflow) -> list[str]:
+    """`${{ }}` in a script is pasted in before the shell runs: a branch name or PR title could then
+    run code. Pass values through `env:` and use "$VAR" instead."""
+    return [
+        f"job {job_id}: run script interpolates an expression: {step['run'].strip()[:80]!r}"
+        for job_id, step in steps(workflow)
+        if "${{" in str(step.get("run", ""))
+    ]
+
+
+def run_lines_outside_make(workflow: Workflow) -> list[str]:
+    """CI runs what a contributor runs: `make <target>`, plus setting up the machine. Logic written
+    straight into the workflow would rot unseen, since only GitHub runs it."""
+    targets = makefile_targets()
+    problems = []
+    for line in run_lines(workflow):
+        words = line.split()
+        if words[0] == "make":
+            unknown = [w for w in words[1:] if "=" not in w and w not in targets]
+            if unknown or len(words) == 1:
+                problems.append(f"`{line}` calls no existing Makefile target ({unknown or 'none'})")
+        elif not any(pattern.match(line) for pattern in SETUP_COMMANDS):
+            problems.append(f"`{line}` is neither a make target nor apt-get/pip setup")
+    return problems
+
+
+WORKFLOW_RULES = [
+    missing_permissions,
+    missing_timeouts,
+    unpinned_actions,
+    expressions_in_run,
+    run_lines_outside_make,
+]
+
+
+def broken_workflow() -> Workflow:
+    """A copy of ci.yml that breaks every rule once, to prove no rule is vacuous."""
+    workflow = copy.deepcopy(load_workflow(CI_WORKFLOW))
+    workflow.pop("permissions")
+    job = workflow["jobs"]["test"]
+    job.pop("timeout-minutes")
+    job["steps"][0]["uses"] = "actions/checkout@v5"
+    job["steps"].append({"run": 'echo "${{ github.event.pull_request.title }}"'})
+    job["steps"].append({"run": "make tests"})
+    return workflow
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+def test_there_is_a_ci_workflow() -> None:
+    """The parametrized tests below would pass vacuously on an empty folder."""
+    assert CI_WORKFLOW in WORKFLOWS
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_matches_the_github_schema(
+    workflow: Path, check_jsonschema: CheckJsonschema
+) -> None:
+    """GitHub rejects an invalid workflow only after a push; the vendored schema rejects it here."""
+    result = check_jsonschema("vendor.github-workflows", workflow)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_jobs_set_timeouts_per_check_jsonschema(
+    workflow: Path, check_jsonschema: CheckJsonschema
+) -> None:
+    """check-jsonschema's own rule for job timeouts, as a second opinion on missing_timeouts."""
+    result = check_jsonschema("custom.github-workflows-require-timeout", workflow)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_github_schema_check_rejects_a_broken_workflow(
+    tmp_path: Path, check_jsonschema: CheckJsonschema
+) -> None:
+    """Proves the schema check is live: a job without `runs-on` is invalid."""
+    workflow = load_workflow(CI_WORKFLOW)
+    workflow["jobs"]["test"].pop("runs-on")
+    broken = tmp_path / "ci.yml"
+    broken.write_text(yaml.safe_dump(workflow, sort_keys=False), encoding="utf-8")
+    result = check_jsonschema("vendor.github-workflows", broken)
+    assert result.returncode != 0, "check-jsonschema accepted a job without runs-on"
+    assert "'runs-on' is a required property" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("rule", WORKFLOW_RULES, ids=lambda rule: rule.__name__)
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_rule_holds(rule: Any, workflow: Path) -> None:
+    """Least privilege, timeouts, pinned actions, no template injection, CI only through make."""
+    if rule is run_lines_outside_make and workflow != CI_WORKFLOW:
+        pytest.skip("only ci.yml is restricted to make targets")
+    assert rule(load_workflow(workflow)) == []
+
+
+@pytest.mark.parametrize("rule", WORKFLOW_RULES, ids=lambda rule: rule.__name__)
+def test_workflow_rule_catches_a_broken_workflow(rule: Any) -> None:
+    """Each rule finds its planted fault: a rule that cannot fail checks nothing."""
+    assert rule(broken_workflow()), f"{rule.__name__} found nothing wrong in a broken workflow"
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_every_pinned_action_names_its_version(workflow: Path) -> None:
+    """A bare SHA cannot be reviewed or updated by a person: each carries its tag as a comment."""
+    for number, line in enumerate(workflow.read_text(encoding="utf-8").splitlines(), 1):
+        match = re.search(r"\buses:\s*(\S+@[0-9a-f]{40})(.*)$", line)
+        if match:
+            assert re.match(r"\s+#\s*v\d+(\.\d+)*\s*$", match.group(2)), (
+                f"{workflow.name}:{number}: {match.group(1)} has no `# vX.Y.Z` comment"
+            )
+
+
+def test_makefile_targets_are_parsed() -> None:
+    """run_lines_outside_make trusts this parser; if it found nothing, every make line would fail,
+    and if it over-matched (`X := y`), a removed target would go unnoticed."""
+    targets = makefile_targets()
+    assert {"test", "book", "lint", "static"} <= targets
+    assert not {"SHELL", "PYTHON", "VENV", "export"} & targets
+
+
+def test_ci_runs_make_test_on_push_and_pull_request() -> None:
+    """The contract of the README: CI runs exactly `make test`, for pushes and pull requests."""
+    workflow = load_workflow(CI_WORKFLOW)
+    assert {"push", "pull_request"} <= set(workflow["on"])
+    assert workflow["permissions"] == {"contents": "read"}
+    assert "make test" in run_lines(workflow)
+    assert all(job["runs-on"] == "ubuntu-24.04" for job in workflow["jobs"].values())
+
+
+def test_ci_python_matches_the_project() -> None:
+    """CI, the image and pyproject.toml must agree on Python, or CI tests another interpreter."""
+    workflow = load_workflow(CI_WORKFLOW)
+    versions = {
+        str(step["with"]["python-version"])
+        for _, step in steps(workflow)
+        if str(step.get("uses", "")).startswith("actions/setup-python@")
+    }
+    assert versions == {"3.11"}
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'requires-python = ">=3.11,<3.12"' in pyproject
+    dockerfile = (REPO_ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11\.\d+-slim", dockerfile, re.MULTILINE)
+
+
+def test_ci_installs_what_the_tests_need_and_keeps_the_book() -> None:
+    """promtool (tests/static) comes from apt; the notebook cache and the built site are kept."""
+    workflow = load_workflow(CI_WORKFLOW)
+    assert any(
+        re.match(r"^sudo apt-get install .*\bprometheus\b", line) for line in run_lines(workflow)
+    )
+    by_action = {
+        str(step.get("uses", "")).split("@")[0]: step.get("with", {}) for _, step in steps(workflow)
+    }
+    assert by_action["actions/setup-python"]["cache"] == "pip"
+    assert by_action["actions/setup-python"]["cache-dependency-path"] == "requirements.txt"
+    cached = by_action["actions/cache"]["path"].split()
+    assert {"_build/.jupyter_cache", "_build/.cache-key"} <= set(cached)
+    assert by_action["actions/upload-artifact"]["path"] == "_build/html"
+    assert by_action["actions/checkout"].get("persist-credentials") is False

@@ -15,7 +15,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
 JB_CACHE := _build/.jupyter_cache
 
-.PHONY: help venv book test lint format unit integration notebooks-test static book-test lab up down lock notebooks clean
+.PHONY: help venv book test lint format unit integration grading labs-check notebooks-test static book-test lab up down lock notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ book: $(STAMP) ## execute every notebook in the toc and build the site into _bui
 	  echo $$key > _build/.cache-key; fi
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
-test: $(STAMP) lint unit integration notebooks-test static book-test ## run every check (what CI runs)
+test: $(STAMP) lint unit integration labs-check grading notebooks-test static book-test ## run every check (what CI runs)
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -53,6 +53,12 @@ unit: $(STAMP) ## fast tests of the package, no servers
 
 integration: $(STAMP) ## tests against real servers on loopback
 	$(BIN)/pytest tests/integration
+
+labs-check: $(STAMP) ## fail when labs/ is not what solutions/ generate
+	$(BIN)/mlops-course labs generate --check
+
+grading: $(STAMP) ## lab generation and grading: solutions 100%, untouched labs 0%, bad files
+	$(BIN)/pytest tests/grading
 
 notebooks-test: $(STAMP) ## nbval on notebooks/, papermill on solutions/ and labs/, testbook tests
 	$(BIN)/pytest tests/notebooks

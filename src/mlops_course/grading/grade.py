@@ -1,0 +1,369 @@
+"""Grade lab submissions: execute each in a scratch folder and score every graded cell.
+
+Grading trusts nothing in the submission. The graded cells are taken from the instructor's
+solution (a student cannot weaken a check by editing it), hidden checks are re-inserted, and the
+notebook runs in a temporary folder that is also the kernel's HOME, with a timeout on every cell.
+Each graded cell scores on its own, so one failing check never zeroes the rest, and a broken
+submission (not JSON, another lab, an endless loop, ``sys.exit()``) gets a clear message and the
+points for whatever could be graded. This is not a security sandbox against deliberate attacks:
+run untrusted submissions inside a container or VM.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbformat import NotebookNode
+
+from mlops_course.grading.labs import is_graded, is_hidden, lab_id
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one graded cell."""
+
+    check: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str
+
+
+@dataclass
+class GradeResult:
+    """The grade of one submission: every check, and a problem with the whole file if any."""
+
+    submission: str
+    student: str
+    lab: str | None
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.checks)
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.score / self.max_score, 1) if self.max_score else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "submission": self.submission,
+            "student": self.student,
+            "lab": self.lab,
+            "score": self.score,
+            "max_score": self.max_score,
+            "percent": self.percent,
+            "error": self.error,
+            "seconds": round(self.seconds, 1),
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+    def feedback_markdown(self) -> str:
+        """A short report for the student: the score and what to fix."""
+        lines = [
+            f"# Feedback: {self.lab or 'unknown lab'}",
+            "",
+            f"**Score: {self.score:g} / {self.max_score:g} ({self.percent:g}%)**",
+            "",
+        ]
+        if self.error:
+            lines += [f"> **Problem with the submission:** {self.error}", ""]
+        failed = [c for c in self.checks if not c.passed]
+        if failed:
+            lines += ["| check | points | why it failed |", "| --- | --- | --- |"]
+            lines += [
+                f"| `{c.check}` | 0 / {c.max_points:g} | {c.message.replace('|', '/')} |"
+                for c in failed
+            ]
+        else:
+            lines.append("Every check passed. Well done.")
+        return "\n".join(lines) + "\n"
+
+
+def index_solutions(solutions_dir: Path) -> dict[str, Path]:
+    """Map each lab id to its solution notebook."""
+    found: dict[str, Path] = {}
+    for path in sorted(Path(solutions_dir).rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        lab = lab_id(nbformat.read(path, as_version=4))
+        if lab:
+            found[lab] = path
+    return found
+
+
+def _checks_of(solution: NotebookNode) -> list[NotebookNode]:
+    return [cell for cell in solution.cells if is_graded(cell)]
+
+
+def merge_checks(submission: NotebookNode, solution: NotebookNode) -> NotebookNode:
+    """The notebook to execute: the student's cells with the solution's graded cells.
+
+    Graded cells are replaced by the instructor's version (matched by cell id); graded cells the
+    student deleted and hidden checks are inserted after the cell that precedes them in the
+    solution, or at the end when that cell is gone too.
+    """
+    merged = copy.deepcopy(submission)
+    solution_checks = {cell.id: cell for cell in _checks_of(solution)}
+    cells = []
+    for cell in merged.cells:
+        if cell.get("id") in solution_checks:
+            cells.append(copy.deepcopy(solution_checks.pop(cell.id)))
+        elif not is_graded(cell):  # a graded cell that is not in the solution is dropped
+            cells.append(cell)
+    previous: str | None = None
+    for cell in solution.cells:
+        if cell.get("id") in solution_checks:
+            position = next(
+                (i + 1 for i, c in enumerate(cells) if c.get("id") == previous), len(cells)
+            )
+            cells.insert(position, copy.deepcopy(cell))
+            solution_checks.pop(cell.id)
+        previous = cell.get("id")
+    merged.cells = cells
+    return merged
+
+
+def _error_message(cell: NotebookNode) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+            return _ANSI.sub("", text).rstrip(": ")[:400]
+    return None
+
+
+def _kernel_env(scratch: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOME": str(scratch),
+            "MLOPS_WORKDIR": str(scratch / ".mlops"),
+            "MLOPS_DATA_DIR": str(scratch / "data"),
+            "MPLBACKEND": "Agg",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+        }
+    )
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("MLOPS_TRACKING_URI", None)
+    return env
+
+
+def execute(
+    notebook: NotebookNode, scratch: Path, timeout: float, kernel_name: str = "python3"
+) -> dict[str, str]:
+    """Run every cell in ``scratch``; return the failure message of each failed or unrun cell."""
+    failures: dict[str, str] = {}
+    client = NotebookClient(
+        notebook,
+        timeout=int(timeout),
+        kernel_name=kernel_name,
+        allow_errors=False,
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": "Timeout",
+            "evalue": f"the cell ran longer than {timeout:g} s and was interrupted",
+            "traceback": [],
+        },
+        resources={"metadata": {"path": str(scratch)}},
+    )
+    stopped: str | None = None
+    try:
+        with client.setup_kernel(env=_kernel_env(scratch), cwd=str(scratch)):
+            for index, cell in enumerate(notebook.cells):
+                if stopped:
+                    failures[cell.get("id", str(index))] = stopped
+                    continue
+                if cell.cell_type != "code":
+                    continue
+                try:
+                    client.execute_cell(cell, index)
+                except CellExecutionError:
+                    failures[cell.id] = _error_message(cell) or "the cell raised an error"
+                except DeadKernelError:
+                    failures[cell.id] = "the kernel died in this cell (exit() or a crash?)"
+                    stopped = "not run: the kernel died in an earlier cell"
+    except DeadKernelError:
+        pass
+    except Exception as error:  # a broken kernel must not stop the grading of a class
+        stopped = f"not run: the notebook could not be executed ({type(error).__name__}: {error})"
+    for index, cell in enumerate(notebook.cells):
+        key = cell.get("id", str(index))
+        if cell.cell_type == "code" and key not in failures:
+            message = _error_message(cell)
+            if message:
+                failures[key] = message
+            elif cell.get("execution_count") is None and cell.source.strip():
+                failures[key] = stopped or "not run"
+    return failures
+
+
+def _failed_checks(solution: NotebookNode | None, message: str) -> list[CheckResult]:
+    if solution is None:
+        return []
+    return [
+        CheckResult(c.id, 0.0, float(c.metadata["points"]), False, message)
+        for c in _checks_of(solution)
+    ]
+
+
+def grade_submission(
+    path: Path,
+    solutions_dir: Path = Path("solutions"),
+    *,
+    timeout: float = 120.0,
+    expected_lab: str | None = None,
+    kernel_name: str = "python3",
+) -> GradeResult:
+    """Grade one notebook; never raises for a bad submission, reports it in the result."""
+    path = Path(path)
+    started = time.monotonic()
+    solutions = index_solutions(solutions_dir)
+    expected_solution = (
+        nbformat.read(solutions[expected_lab], as_version=4) if expected_lab in solutions else None
+    )
+    result = GradeResult(str(path), path.stem, expected_lab)
+
+    def finish(error: str | None, checks: list[CheckResult]) -> GradeResult:
+        result.error, result.checks = error, checks
+        result.seconds = time.monotonic() - started
+        return result
+
+    try:
+        submission = nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        return finish(f"no such file: {path}", _failed_checks(expected_solution, "not graded"))
+    except Exception as error:  # any unreadable file gets the same treatment
+        message = f"not a valid notebook (is the file complete JSON?): {error}"[:400]
+        return finish(message, _failed_checks(expected_solution, "not graded: unreadable file"))
+
+    lab = lab_id(submission)
+    result.lab = lab or expected_lab
+    if lab is None:
+        message = "the notebook has no metadata.mlops_course.lab: is it one of the course's labs?"
+        return finish(message, _failed_checks(expected_solution, "not graded"))
+    if expected_lab and lab != expected_lab:
+        message = f"this notebook is lab {lab!r}, but {expected_lab!r} is being graded"
+        return finish(message, _failed_checks(expected_solution, "not graded: wrong lab"))
+    if lab not in solutions:
+        known = ", ".join(sorted(solutions)) or "none"
+        return finish(f"no solution for lab {lab!r} in {solutions_dir} (known: {known})", [])
+
+    solution = nbformat.read(solutions[lab], as_version=4)
+    merged = merge_checks(submission, solution)
+    scratch = Path(tempfile.mkdtemp(prefix="mlops-grade-"))
+    try:
+        failures = execute(merged, scratch, timeout, kernel_name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    checks = []
+    for cell in _checks_of(solution):
+        points = float(cell.metadata["points"])
+        message = failures.get(cell.id)
+        visible = "" if not is_hidden(cell) else " (hidden check)"
+        if message is None:
+            checks.append(CheckResult(cell.id, points, points, True, "passed" + visible))
+        else:
+            checks.append(CheckResult(cell.id, 0.0, points, False, message + visible))
+    return finish(None, checks)
+
+
+def grade_directory(
+    folder: Path,
+    out: Path,
+    solutions_dir: Path = Path("solutions"),
+    *,
+    lab: str | None = None,
+    timeout: float = 120.0,
+    kernel_name: str = "python3",
+    progress=None,
+) -> list[GradeResult]:
+    """Grade every ``*.ipynb`` in ``folder`` (one per student), write the gradebook and feedback.
+
+    Without ``lab``, the assignment is the lab most submissions belong to, so a stray notebook of
+    another lab is reported instead of graded against the wrong checks. The gradebook is written
+    to a temporary file and renamed, so an interrupted run never leaves a half-written CSV.
+    """
+    submissions = sorted(Path(folder).glob("*.ipynb"))
+    if not submissions:
+        raise FileNotFoundError(f"no .ipynb submissions in {folder}")
+    expected = lab or _majority_lab(submissions)
+    results = []
+    for path in submissions if progress is None else progress(submissions):
+        results.append(
+            grade_submission(
+                path,
+                solutions_dir,
+                timeout=timeout,
+                expected_lab=expected,
+                kernel_name=kernel_name,
+            )
+        )
+    write_gradebook(results, out)
+    feedback_dir = Path(out).parent / "feedback"
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        (feedback_dir / f"{result.student}.md").write_text(result.feedback_markdown())
+    return results
+
+
+def _majority_lab(submissions: list[Path]) -> str | None:
+    labs = Counter()
+    for path in submissions:
+        try:
+            found = lab_id(nbformat.read(path, as_version=4))
+        except Exception:  # unreadable files are reported when graded
+            continue
+        if found:
+            labs[found] += 1
+    return labs.most_common(1)[0][0] if labs else None
+
+
+def write_gradebook(results: list[GradeResult], out: Path) -> None:
+    """One row per student with the total and the points of every check; written atomically."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    check_ids: list[str] = []
+    for result in results:
+        check_ids += [c.check for c in result.checks if c.check not in check_ids]
+    header = ["student", "lab", "score", "max_score", "percent", "error", *check_ids]
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for r in results:
+                points = {c.check: c.points for c in r.checks}
+                row = [r.student, r.lab or "", r.score, r.max_score, r.percent, r.error or ""]
+                writer.writerow(row + [points.get(c, "") for c in check_ids])
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_json(results: list[GradeResult] | GradeResult) -> str:
+    if isinstance(results, GradeResult):
+        return json.dumps(results.to_dict(), indent=2)
+    return json.dumps([r.to_dict() for r in results], indent=2)

@@ -1,0 +1,79 @@
+"""The one settings object: defaults, ``MLOPS_`` overrides and the folders derived from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from mlops_course.settings import Settings, get_settings
+
+
+def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without any MLOPS_ variable the course runs on loopback, free ports, seed 42, day 30.
+
+    Notebooks, the simulator and the graders all assume these values; a changed default would
+    silently change every stored notebook output and the drift start day graded in stage 4.
+    """
+    monkeypatch.delenv("MLOPS_WORKDIR")
+    monkeypatch.delenv("MLOPS_DATA_DIR")
+    settings = Settings()
+    assert settings.workdir == Path(".mlops")
+    assert settings.data_dir == Path("data")
+    assert settings.host == "127.0.0.1"
+    assert (settings.mlflow_port, settings.api_port, settings.prometheus_port) == (0, 0, 0)
+    assert settings.tracking_uri is None
+    assert settings.seed == 42
+    assert settings.trips_per_day == 1_000
+    assert settings.drift_start_day == 30
+    assert settings.experiment_name == settings.model_name == "trip-duration"
+
+
+def test_environment_overrides_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLOPS_<NAME> overrides a field and is coerced to its type; the bare name is ignored.
+
+    The prefix is what keeps an unrelated SEED or HOST in a learner's shell from changing the
+    course's behaviour.
+    """
+    monkeypatch.setenv("MLOPS_SEED", "7")
+    monkeypatch.setenv("MLOPS_SERVICE_START_TIMEOUT", "2.5")
+    monkeypatch.setenv("MLOPS_TRACKING_URI", "http://127.0.0.1:5000")
+    monkeypatch.setenv("TRIPS_PER_DAY", "3")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.seed == 7
+    assert settings.service_start_timeout == 2.5
+    assert settings.tracking_uri == "http://127.0.0.1:5000"
+    assert settings.trips_per_day == 1_000
+
+
+def test_invalid_environment_value_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value that is not of the field's type fails loudly instead of becoming a string."""
+    monkeypatch.setenv("MLOPS_SEED", "not-a-number")
+    with pytest.raises(ValidationError, match="seed"):
+        Settings()
+
+
+def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """get_settings returns one object per process; a new environment needs cache_clear.
+
+    The test fixtures (and any notebook that changes settings) depend on exactly this behaviour.
+    """
+    first = get_settings()
+    monkeypatch.setenv("MLOPS_SEED", "123")
+    assert get_settings() is first
+    get_settings.cache_clear()
+    assert get_settings().seed == 123
+
+
+def test_raw_and_quarantine_dirs_follow_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """raw_dir and quarantine_dir live under data_dir, so moving data_dir moves both."""
+    monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path / "elsewhere"))
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.raw_dir == tmp_path / "elsewhere" / "raw"
+    assert settings.quarantine_dir == tmp_path / "elsewhere" / "quarantine"
+    assert settings.raw_dir != settings.quarantine_dir

@@ -62,6 +62,8 @@ def test_student_version_drops_hidden_checks_and_outputs(make_solution) -> None:
     "breakage, problem",
     [
         (lambda nb: nb.metadata.pop("mlops_course"), "assignment id"),
+        (lambda nb: nb.metadata["mlops_course"].pop("minutes"), "minutes"),
+        (lambda nb: nb.cells.pop(0), "learning objectives"),
         (lambda nb: nb.cells[3].metadata.pop("points"), "metadata.points"),
         (lambda nb: nb.cells[1].metadata.pop("tags"), "parameters"),
         (lambda nb: setattr(nb.cells[4], "id", "check-add"), "duplicated"),

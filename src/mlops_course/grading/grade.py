@@ -273,6 +273,7 @@ def grade_submission(
     solution = nbformat.read(solutions[lab], as_version=4)
     merged = merge_checks(submission, solution)
     scratch = Path(tempfile.mkdtemp(prefix="mlops-grade-"))
+    _copy_lab_folder(solutions[lab].parent, scratch)
     try:
         failures = execute(merged, scratch, timeout, kernel_name)
     finally:
@@ -287,6 +288,18 @@ def grade_submission(
         else:
             checks.append(CheckResult(cell.id, 0.0, points, False, message + visible))
     return finish(None, checks)
+
+
+def _copy_lab_folder(folder: Path, scratch: Path) -> None:
+    """Give the submission the files a lab reads next to itself (never other notebooks)."""
+    for item in folder.iterdir():
+        if item.suffix == ".ipynb" or item.name.startswith("."):
+            continue
+        target = scratch / item.name
+        if item.is_dir():
+            shutil.copytree(item, target)
+        else:
+            shutil.copy2(item, target)
 
 
 def grade_directory(

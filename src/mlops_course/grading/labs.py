@@ -74,6 +74,15 @@ def validate_solution(notebook: NotebookNode, name: str) -> None:
     """Check the conventions that generation and grading rely on, with precise messages."""
     if not lab_id(notebook):
         raise LabFormatError(f"{name}: metadata.mlops_course.lab (the assignment id) is missing")
+    about = notebook.metadata["mlops_course"]
+    for key in ("title", "minutes"):
+        if key not in about:
+            raise LabFormatError(f"{name}: metadata.mlops_course.{key} is missing")
+    first = notebook.cells[0] if notebook.cells else None
+    if first is None or first.cell_type != "markdown" or "objectives" not in first.source.lower():
+        raise LabFormatError(
+            f"{name}: the first cell must be Markdown that states the learning objectives"
+        )
     ids = [cell.get("id") for cell in notebook.cells]
     if any(not cell_id for cell_id in ids):
         raise LabFormatError(f"{name}: every cell needs an id (nbformat 4.5) to be graded")

@@ -8,12 +8,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from mlops_course.evaluate import (  # noqa: E402
+from mlops_course.evaluate import (
     baseline_metrics,
     plot_predictions,
     regression_metrics,
@@ -41,9 +41,7 @@ def test_rmse_weighs_large_errors_more() -> None:
     assert metrics["rmse"] == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize(
-    ("y_true", "y_pred"), [([1, 2, 3], [1, 2]), ([1], [1, 2]), ([], [])]
-)
+@pytest.mark.parametrize(("y_true", "y_pred"), [([1, 2, 3], [1, 2]), ([1], [1, 2]), ([], [])])
 def test_mismatched_or_empty_inputs_raise(y_true: list[int], y_pred: list[int]) -> None:
     """Misaligned labels and predictions are a bug upstream; a number would hide it."""
     with pytest.raises(ValueError, match="same non-zero number"):

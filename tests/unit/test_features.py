@@ -1,4 +1,4 @@
-"""The shared feature pipeline: robust to nulls and new zones, identical for training and serving."""
+"""The shared feature pipeline: robust to nulls and new zones, the same for training and serving."""
 
 from __future__ import annotations
 

@@ -145,10 +145,7 @@ def test_changed_columns_change_measurably_on_start_day(scenario: str) -> None:
     assert SCENARIOS[scenario].changed_columns
     for column in SCENARIOS[scenario].changed_columns:
         a, b = drifted[column], normal[column]
-        if _is_numeric(a):
-            p = min(_ks_p(a, b), _null_rate_p(a, b))
-        else:
-            p = _category_p(a, b)
+        p = min(_ks_p(a, b), _null_rate_p(a, b)) if _is_numeric(a) else _category_p(a, b)
         assert p < ALPHA, f"{scenario}: no measurable change in {column} (p={p:.3g})"
 
 
@@ -230,9 +227,7 @@ def test_data_quality_incident_ends_after_its_days() -> None:
     days = get_scenario("data_quality").days
     assert days is not None and days > 0
     last = START + days - 1
-    assert not simulate_day(last, scenario="data_quality", n=500).equals(
-        simulate_day(last, n=500)
-    )
+    assert not simulate_day(last, scenario="data_quality", n=500).equals(simulate_day(last, n=500))
     pd.testing.assert_frame_equal(
         simulate_day(START + days, scenario="data_quality", n=500),
         simulate_day(START + days, n=500),
@@ -244,9 +239,7 @@ def test_permanent_scenarios_stay_active() -> None:
     for scenario in ("covariate_shift", "concept_drift"):
         assert get_scenario(scenario).days is None
         later = START + 60
-        assert not simulate_day(later, scenario=scenario, n=300).equals(
-            simulate_day(later, n=300)
-        )
+        assert not simulate_day(later, scenario=scenario, n=300).equals(simulate_day(later, n=300))
 
 
 def test_none_scenario_is_stationary() -> None:

@@ -55,7 +55,9 @@ class Service:
 
     def is_healthy(self) -> bool:
         try:
-            return httpx.get(self.url + self.health_path, timeout=2.0).status_code == 200
+            # trust_env=False: a proxy from the environment must never see loopback traffic.
+            response = httpx.get(self.url + self.health_path, timeout=2.0, trust_env=False)
+            return response.status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -34,9 +34,11 @@ def _group_gone(pid: int, timeout: float = 10.0) -> bool:
 def test_mlflow_server_answers_and_stops_with_its_helpers(tmp_path: Path) -> None:
     """The server and every helper process it spawned are gone after stop()."""
     with services.start_mlflow(workdir=tmp_path) as server:
-        assert httpx.get(server.url + "/health", timeout=5).text == "OK"
+        assert httpx.get(server.url + "/health", timeout=5, trust_env=False).text == "OK"
         experiments = httpx.get(
-            server.url + "/api/2.0/mlflow/experiments/search", params={"max_results": 5}
+            server.url + "/api/2.0/mlflow/experiments/search",
+            params={"max_results": 5},
+            trust_env=False,
         )
         assert experiments.status_code == 200
         assert (tmp_path / "mlflow" / "mlflow.db").exists()
@@ -91,8 +93,8 @@ def test_prometheus_starts_from_the_course_config(tmp_path: Path) -> None:
     except services.ServiceError as error:
         pytest.fail(f"{error}")
     with server:
-        ready = httpx.get(server.url + "/-/ready", timeout=5)
+        ready = httpx.get(server.url + "/-/ready", timeout=5, trust_env=False)
         assert ready.status_code == 200
-        targets = httpx.get(server.url + "/api/v1/targets", timeout=5).json()
+        targets = httpx.get(server.url + "/api/v1/targets", timeout=5, trust_env=False).json()
         assert targets["status"] == "success"
     assert _group_gone(server.pid)

@@ -84,11 +84,6 @@ def test_clean_batch_validates(suffix: str) -> None:
     assert "PASSED" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: validate reads CSV without dtypes, so nullable passengers becomes float64 and "
-    "the null burst is reported as a 'type' error instead of 'nulls'",
-)
 def test_data_quality_csv_reports_the_null_burst() -> None:
     """The CSV path names the same problem as the parquet path: passengers has too many nulls.
 

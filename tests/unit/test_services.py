@@ -107,11 +107,6 @@ def test_context_manager_stops_service(tmp_path: Path) -> None:
     assert _group_gone(service.pid)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Service.is_healthy uses httpx with trust_env=True, so an HTTP(S)_PROXY in the "
-    "environment routes loopback health checks to the proxy and every start() times out",
-)
 def test_health_check_ignores_proxy_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

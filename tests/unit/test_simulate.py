@@ -169,14 +169,7 @@ def test_numeric_shifts_are_seen_by_ks() -> None:
 @pytest.mark.parametrize(
     "scenario",
     [
-        pytest.param(
-            "covariate_shift",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: covariate_shift changes duration_min (riverside trips are longer "
-                "and slower) but changed_columns omits it",
-            ),
-        ),
+        "covariate_shift",
         "concept_drift",
         "data_quality",
     ],

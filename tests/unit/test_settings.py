@@ -77,3 +77,11 @@ def test_raw_and_quarantine_dirs_follow_data_dir(
     assert settings.raw_dir == tmp_path / "elsewhere" / "raw"
     assert settings.quarantine_dir == tmp_path / "elsewhere" / "quarantine"
     assert settings.raw_dir != settings.quarantine_dir
+
+
+def test_the_network_guard_refuses_non_loopback_addresses() -> None:
+    """The guard in tests/conftest.py is real: a connection to a public address fails at once."""
+    import socket
+
+    with socket.socket() as sock, pytest.raises(RuntimeError, match="only loopback"):
+        sock.connect(("192.0.2.1", 80))

@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from mlops_course.settings import get_settings
+from mlops_course.tracking import require_server
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -38,6 +39,7 @@ def register(
     MLflow reports progress on stderr, which interleaves unpredictably with stdout in notebooks;
     its messages are passed on as one block on stdout so stored notebook outputs stay stable.
     """
+    require_server()
     captured = io.StringIO()
     with contextlib.redirect_stderr(captured):
         version = mlflow.register_model(model_uri, _name(name), tags=tags)
@@ -111,6 +113,7 @@ def trusted_model_loading() -> Iterator[None]:
 def load_model(alias: str = CHAMPION, name: str | None = None) -> Pipeline:
     """Load the scikit-learn pipeline that ``alias`` points to, ready to ``predict``."""
     name = _name(name)
+    require_server()
     if get_version(alias, name) is None:
         raise LookupError(
             f"model {name!r} has no version with alias {alias!r}: register a model and set the "

@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 from mlops_course.evaluate import baseline_metrics, plot_predictions, regression_metrics
 from mlops_course.features import build_preprocessor, split_xy
 from mlops_course.settings import get_settings
+from mlops_course.tracking import require_server
 
 ModelKind = Literal["hgb", "ridge", "random_forest"]
 
@@ -102,6 +103,7 @@ def train(
     if not log_to_mlflow:
         return result
 
+    require_server()
     mlflow.set_experiment(experiment or get_settings().experiment_name)
     with mlflow.start_run(run_name=run_name, tags=tags) as run:
         mlflow.log_params({"model_kind": kind, **result.params})

@@ -1,0 +1,60 @@
+"""Connecting to the MLflow tracking server, with an error a person can act on.
+
+When the server is down, the MLflow client retries with back-off for minutes and then fails with a
+long urllib3 traceback. Checking the server's ``/health`` first, with a short timeout, turns that
+into one sentence that names the tracking URI and says how to start a server.
+"""
+
+from __future__ import annotations
+
+import httpx
+import mlflow
+
+from mlops_course.settings import get_settings
+
+
+class TrackingServerUnavailable(RuntimeError):
+    """The MLflow tracking server does not answer; the message names the URI and the fix."""
+
+
+def current_uri() -> str:
+    """The tracking URI this process would log to."""
+    return mlflow.get_tracking_uri()
+
+
+def require_server(uri: str | None = None, timeout: float = 3.0) -> str:
+    """Return ``uri`` (default: the current one) if it answers, else raise a clear error.
+
+    Only HTTP servers are checked; a local ``file:`` or ``sqlite:`` store has nothing to reach.
+    """
+    uri = uri or current_uri()
+    if not uri.startswith(("http://", "https://")):
+        return uri
+    try:
+        response = httpx.get(uri.rstrip("/") + "/health", timeout=timeout, trust_env=False)
+    except httpx.HTTPError as error:
+        reason = type(error).__name__
+        raise TrackingServerUnavailable(
+            f"cannot reach the MLflow tracking server at {uri} ({reason}). Start one with "
+            "`mlops-course services up` (or services.start_mlflow() in a notebook), or point "
+            "MLOPS_TRACKING_URI at a running server."
+        ) from None
+    if response.status_code != 200:
+        raise TrackingServerUnavailable(
+            f"the MLflow tracking server at {uri} answered /health with HTTP "
+            f"{response.status_code}; is that address really an MLflow server?"
+        )
+    return uri
+
+
+def connect(uri: str | None = None) -> str:
+    """Use ``uri`` (default: ``MLOPS_TRACKING_URI``) for tracking, after checking it answers."""
+    uri = uri or get_settings().tracking_uri
+    if not uri:
+        raise TrackingServerUnavailable(
+            "no tracking server configured: set MLOPS_TRACKING_URI, or start one with "
+            "`mlops-course services up`"
+        )
+    require_server(uri)
+    mlflow.set_tracking_uri(uri)
+    return uri

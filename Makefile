@@ -17,7 +17,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
 JB_CACHE := _build/.jupyter_cache
 
-.PHONY: help venv book test lint format unit integration grading labs-check notebooks-test static book-test lab up down lock notebooks clean
+.PHONY: help venv book test lint format unit integration grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ static: $(STAMP) ## schema checks of docker/ and .github/
 
 book-test: book ## build the book, then check the built site
 	$(BIN)/pytest tests/book
+
+pipeline: $(STAMP) ## run the running example's DVC pipeline (dvc.yaml, params.yaml)
+	DVC_NO_ANALYTICS=1 $(BIN)/dvc repro
 
 lab: $(STAMP) ## open JupyterLab with the course kernel
 	$(BIN)/jupyter lab --notebook-dir=.

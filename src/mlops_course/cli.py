@@ -264,3 +264,73 @@ def grade(
     if result.error:
         err.print(f"[bold red]problem:[/] {result.error}")
     console.print(f"score: [bold]{result.score:g} / {result.max_score:g}[/] ({result.percent:g}%)")
+
+
+pipeline_app = typer.Typer(
+    help="The steps of the DVC pipeline in dvc.yaml (run them with `dvc repro`).",
+    no_args_is_help=True,
+)
+app.add_typer(pipeline_app, name="pipeline")
+
+
+def _run_step(step: str, params_file: Path) -> None:
+    from mlops_course import dvc_stages as stages
+
+    try:
+        params = stages.load_params(params_file)
+        if step == "ingest":
+            written = stages.ingest(params)
+            console.print(f"ingested {len(written)} daily batches into {stages.LANDING}")
+        elif step == "validate":
+            summary = stages.validate_batches()
+            console.print(f"all {summary['passed']} batches passed validation")
+        elif step == "featurize":
+            sizes = stages.featurize(params)
+            console.print(f"train: {sizes['train']} trips, eval: {sizes['eval']} trips")
+        elif step == "train":
+            path = stages.train_model(params)
+            console.print(f"trained a {params.train.kind} model into {path}")
+        else:
+            metrics = stages.evaluate_model(params)
+            console.print(
+                f"mae {metrics['mae']:.3f} min (baseline {metrics['baseline_mae']:.3f}), "
+                f"r2 {metrics['r2']:.3f}"
+            )
+    except stages.PipelineStopped as stop:
+        err.print(f"[bold red]pipeline stopped:[/] {stop}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    except stages.PipelineError as error:
+        fail(str(error), code=2)
+
+
+_PARAMS = Annotated[Path, typer.Option("--params", help="Parameters file.")]
+
+
+@pipeline_app.command("ingest")
+def pipeline_ingest(params: _PARAMS = Path("params.yaml")) -> None:
+    """Simulate the configured days into data/landing."""
+    _run_step("ingest", params)
+
+
+@pipeline_app.command("validate")
+def pipeline_validate(params: _PARAMS = Path("params.yaml")) -> None:
+    """Validate every landed batch; quarantine bad ones and stop the pipeline (exit 1)."""
+    _run_step("validate", params)
+
+
+@pipeline_app.command("featurize")
+def pipeline_featurize(params: _PARAMS = Path("params.yaml")) -> None:
+    """Split validated days into training and evaluation sets."""
+    _run_step("featurize", params)
+
+
+@pipeline_app.command("train")
+def pipeline_train(params: _PARAMS = Path("params.yaml")) -> None:
+    """Fit the configured model and save it to models/model.skops."""
+    _run_step("train", params)
+
+
+@pipeline_app.command("evaluate")
+def pipeline_evaluate(params: _PARAMS = Path("params.yaml")) -> None:
+    """Write metrics/eval.json and the plot data in plots/."""
+    _run_step("evaluate", params)

@@ -1,4 +1,4 @@
-"""The DVC pipeline of dvc.yaml and params.yaml, run for real with `dvc repro` in a scratch folder."""
+"""The DVC pipeline of dvc.yaml and params.yaml, run for real by `dvc repro` in a scratch folder."""
 
 from __future__ import annotations
 

@@ -99,3 +99,36 @@ def test_split_xy_names_missing_columns() -> None:
     assert TARGET in str(info.value)
     with pytest.raises(KeyError, match="distance_km"):
         to_model_input(batch.drop(columns=["distance_km"]))
+
+
+def test_training_and_serving_paths_give_identical_features(tmp_path: Path) -> None:
+    """The skew guard: rows stored for training and the same rows sent as JSON to a service
+    become the very same feature matrix.
+
+    Training reads parquet; a service receives JSON, where integers may arrive as floats and
+    missing values as null. If the two paths disagreed, the model would be served inputs it was
+    never trained on, with no error anywhere.
+    """
+    import json
+
+    import numpy as np
+
+    from mlops_course.data.simulate import FEATURE_COLUMNS, simulate_day
+    from mlops_course.features import build_preprocessor, split_xy, to_model_input
+
+    batch = simulate_day(30, scenario="data_quality", n=300)  # includes missing passengers
+    path = tmp_path / "batch.parquet"
+    batch.to_parquet(path, index=False)
+    x_train, _ = split_xy(pd.read_parquet(path))
+    preprocessor = build_preprocessor().fit(x_train)
+
+    features = batch[FEATURE_COLUMNS].astype(object)
+    records = features.where(features.notna(), None).to_dict(orient="records")
+    payload = json.loads(json.dumps(records))
+    for record in payload:
+        record["pickup_hour"] = float(record["pickup_hour"])  # a client sending 7.0 for 7
+    x_serving = to_model_input(pd.DataFrame.from_records(payload))
+
+    np.testing.assert_array_equal(
+        preprocessor.transform(x_train), preprocessor.transform(x_serving)
+    )

@@ -195,3 +195,19 @@ def test_cli_grade_reports_missing_input(args, tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(app, ["grade", *args])
     assert result.exit_code == 1
     assert "error:" in result.output
+
+
+def test_sandbox_blocks_writes_outside_the_scratch_folder(course, make_solution, tmp_path) -> None:
+    """Under bubblewrap even an absolute path outside the scratch folder is read-only."""
+    from mlops_course.grading.grade import sandbox_available
+
+    if not sandbox_available():
+        pytest.fail("bubblewrap is not installed: sudo apt-get install bubblewrap (.ci/run does)")
+    solutions, _ = course
+    target = tmp_path / "outside.txt"
+    target.write_text("untouched")
+    attack = f"from pathlib import Path\nPath({str(target)!r}).write_text('overwritten')"
+    student = _append(_solve_add(_student(make_solution)), attack, "ex-add")
+    result = grade_submission(_write(student, tmp_path / "subs" / "attack.ipynb"), solutions)
+    assert target.read_text() == "untouched"
+    assert result.score == 4.0, "the sandbox must not break honest work"

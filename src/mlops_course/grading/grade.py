@@ -5,8 +5,13 @@ solution (a student cannot weaken a check by editing it), hidden checks are re-i
 notebook runs in a temporary folder that is also the kernel's HOME, with a timeout on every cell.
 Each graded cell scores on its own, so one failing check never zeroes the rest, and a broken
 submission (not JSON, another lab, an endless loop, ``sys.exit()``) gets a clear message and the
-points for whatever could be graded. This is not a security sandbox against deliberate attacks:
-run untrusted submissions inside a container or VM.
+points for whatever could be graded.
+
+Where bubblewrap (``bwrap``, Debian package ``bubblewrap``) is installed, the kernel also runs with
+the whole file system read-only except the scratch folder, so even an absolute path outside it
+cannot be written. Without it (macOS, Windows), HOME and the working directory still point into
+the scratch folder, which stops honest mistakes but not a deliberate attack: there, grade
+untrusted submissions inside a container or VM.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -24,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat import NotebookNode
@@ -158,10 +166,12 @@ def _error_message(cell: NotebookNode) -> str | None:
 
 
 def _kernel_env(scratch: Path) -> dict[str, str]:
+    (scratch / "tmp").mkdir(exist_ok=True)
     env = dict(os.environ)
     env.update(
         {
             "HOME": str(scratch),
+            "TMPDIR": str(scratch / "tmp"),
             "MLOPS_WORKDIR": str(scratch / ".mlops"),
             "MLOPS_DATA_DIR": str(scratch / "data"),
             "MPLBACKEND": "Agg",
@@ -173,13 +183,53 @@ def _kernel_env(scratch: Path) -> dict[str, str]:
     return env
 
 
+def sandbox_available() -> bool:
+    """Whether kernels can run under bubblewrap with a read-only file system."""
+    return shutil.which("bwrap") is not None
+
+
+def _sandboxed_kernel(scratch: Path) -> AsyncKernelManager:
+    """A kernel manager whose kernel can write only inside ``scratch`` (needs bwrap).
+
+    TMPDIR points into the scratch folder and /var/tmp is replaced by a folder inside it, because
+    tools (tempfile, DVC's site cache) write there. /tmp itself stays read-only rather than
+    replaced: the kernel's connection file may live there. Its TCP ports on loopback stay open.
+    """
+    for name in ("tmp", "vartmp", "kernels/grading-sandbox"):
+        (scratch / name).mkdir(parents=True, exist_ok=True)
+    argv = [
+        shutil.which("bwrap") or "bwrap",
+        "--ro-bind", "/", "/",
+        "--dev", "/dev",
+        "--proc", "/proc",
+        "--bind", str(scratch / "vartmp"), "/var/tmp",
+        "--bind", str(scratch), str(scratch),
+        "--die-with-parent",
+        "--chdir", str(scratch),
+        sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+    ]  # fmt: skip
+    spec = {"argv": argv, "display_name": "grading sandbox", "language": "python"}
+    (scratch / "kernels" / "grading-sandbox" / "kernel.json").write_text(json.dumps(spec))
+    specs = KernelSpecManager(kernel_dirs=[str(scratch / "kernels")])
+    return AsyncKernelManager(kernel_name="grading-sandbox", kernel_spec_manager=specs)
+
+
 def execute(
-    notebook: NotebookNode, scratch: Path, timeout: float, kernel_name: str = "python3"
+    notebook: NotebookNode,
+    scratch: Path,
+    timeout: float,
+    kernel_name: str = "python3",
+    sandbox: bool | None = None,
 ) -> dict[str, str]:
-    """Run every cell in ``scratch``; return the failure message of each failed or unrun cell."""
+    """Run every cell in ``scratch``; return the failure message of each failed or unrun cell.
+
+    ``sandbox``: run the kernel under bubblewrap (default: whenever ``bwrap`` is installed).
+    """
     failures: dict[str, str] = {}
+    sandbox = sandbox_available() if sandbox is None else sandbox
     client = NotebookClient(
         notebook,
+        km=_sandboxed_kernel(scratch) if sandbox else None,
         timeout=int(timeout),
         kernel_name=kernel_name,
         allow_errors=False,

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import skops.io
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -203,12 +202,16 @@ def train_model(params: Params) -> Path:
     model = build_model(params.train.kind, seed=params.data.seed, **params.train.model_params())
     model.fit(x, y)
     MODEL.parent.mkdir(parents=True, exist_ok=True)
+    import skops.io  # imported on use: it takes a second, and most steps do not need it
+
     skops.io.dump(model, MODEL)
     return MODEL
 
 
 def evaluate_model(params: Params) -> dict[str, float]:
     """Score the saved model on the evaluation set; write metrics and plot data for DVC."""
+    import skops.io
+
     model = skops.io.load(MODEL, trusted=SKOPS_TRUSTED_TYPES[params.train.kind])
     _, y_train = _xy(FEATURES / "train.parquet")
     x, y = _xy(FEATURES / "eval.parquet")

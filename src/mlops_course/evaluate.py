@@ -6,10 +6,13 @@ duration is much worse. Every evaluation therefore reports the naive baseline ne
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from typing import TYPE_CHECKING
+
 import numpy as np
-from matplotlib.figure import Figure
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
@@ -36,6 +39,8 @@ def baseline_metrics(y_train, y_eval) -> dict[str, float]:
 
 def plot_predictions(y_true, y_pred, title: str = "Predicted vs actual trip duration") -> Figure:
     """Predicted against actual durations, and the distribution of errors, side by side."""
+    import matplotlib.pyplot as plt  # imported on use: it is slow to import in pipeline steps
+
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

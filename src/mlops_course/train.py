@@ -12,18 +12,14 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any, Literal
 
-import matplotlib.pyplot as plt
-import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from mlops_course.evaluate import baseline_metrics, plot_predictions, regression_metrics
+from mlops_course.evaluate import baseline_metrics, regression_metrics
 from mlops_course.features import build_preprocessor, split_xy
 from mlops_course.settings import get_settings
-from mlops_course.tracking import require_server
 
 ModelKind = Literal["hgb", "ridge", "random_forest"]
 
@@ -102,6 +98,13 @@ def train(
     )
     if not log_to_mlflow:
         return result
+    # Imported here: MLflow and matplotlib take seconds to import, and the DVC pipeline's steps,
+    # each a fresh process, fit models without logging them.
+    import matplotlib.pyplot as plt
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from mlops_course.tracking import require_server
 
     require_server()
     mlflow.set_experiment(experiment or get_settings().experiment_name)
@@ -117,6 +120,8 @@ def train(
         )
         mlflow.log_metrics(metrics)
         mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.items()})
+        from mlops_course.evaluate import plot_predictions
+
         fig = plot_predictions(y_eval, predictions)
         mlflow.log_figure(fig, "predictions.png")
         plt.close(fig)

@@ -12,8 +12,9 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-# jupyter-cache hashes only code cells: when the package, the pins or the sanitize rules change,
-# the cached notebook outputs are stale, so the cache is keyed on a hash of what they depend on.
+# jupyter-cache hashes only code cells: when the package, the pins or the book config change, the
+# cached notebook outputs are stale, so the cache is keyed on a hash of what they depend on. Sphinx
+# would not even re-read an unchanged notebook, so its environment (.doctrees) goes too.
 CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
 JB_CACHE := _build/.jupyter_cache
 
@@ -36,7 +37,7 @@ book: $(STAMP) ## execute every notebook in the toc and build the site into _bui
 	@mkdir -p _build
 	@key=$$(cat $(CACHE_KEY_SOURCES) | sha256sum | cut -c1-16); \
 	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
-	  echo "package or pins changed: clearing the notebook cache"; rm -rf $(JB_CACHE); \
+	  echo "package or pins changed: clearing the notebook cache"; rm -rf $(JB_CACHE) _build/.doctrees; \
 	  echo $$key > _build/.cache-key; fi
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 

@@ -98,6 +98,33 @@ def services_status() -> None:
         console.print(table)
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str | None, typer.Option(help="Interface (default: MLOPS_HOST).")] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow server (default: MLOPS_TRACKING_URI).")
+    ] = None,
+    model_name: Annotated[str | None, typer.Option(help="Registered model.")] = None,
+    alias: Annotated[str | None, typer.Option(help="Alias to serve (default: champion).")] = None,
+    watch_alias: Annotated[
+        bool | None, typer.Option("--watch-alias/--no-watch-alias", help="Follow the alias.")
+    ] = None,
+) -> None:
+    """Serve the champion model over HTTP until Ctrl-C (token for reloads: MLOPS_API_TOKEN)."""
+    from mlops_course.serving import ServingSettings
+    from mlops_course.serving import serve as run_server
+
+    values = {
+        "tracking_uri": tracking_uri,
+        "model_name": model_name,
+        "model_alias": alias,
+        "watch_alias": watch_alias,
+    }
+    overrides = {k: v for k, v in values.items() if v is not None}
+    run_server(host or get_settings().host, port, ServingSettings(**overrides))
+
+
 def _yes(flag: bool) -> str:
     return "[green]yes[/]" if flag else "[red]no[/]"
 

@@ -148,11 +148,13 @@ def start(
     workdir: Path | None = None,
     timeout: float | None = None,
     detach: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Service:
     """Run ``command`` in a new process group and wait until ``health_path`` answers 200.
 
     ``detach=True`` leaves the service running after this interpreter exits (the CLI's
-    ``services up``); otherwise it is stopped at exit.
+    ``services up``); otherwise it is stopped at exit. ``env`` adds variables for the child only,
+    e.g. a secret that must not appear on its command line.
     """
     settings = get_settings()
     workdir = Path(settings.workdir if workdir is None else workdir).resolve()
@@ -166,7 +168,7 @@ def start(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=workdir,
-            env=service_env(),
+            env={**service_env(), **(env or {})},
             start_new_session=True,
         )
     service = Service(name, f"http://{host}:{port}", process.pid, log_path, health_path, process)

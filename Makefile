@@ -15,7 +15,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # jupyter-cache hashes only code cells: when the package, the pins or the book config change, the
 # cached notebook outputs are stale, so the cache is keyed on a hash of what they depend on. Sphinx
 # would not even re-read an unchanged notebook, so its environment (.doctrees) goes too.
-CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
+CACHE_KEY_SOURCES := $(shell find src book/_ext -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
 JB_CACHE := _build/.jupyter_cache
 
 .PHONY: help venv book test lint format unit integration grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean

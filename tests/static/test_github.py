@@ -274,5 +274,6 @@ def test_ci_installs_what_the_tests_need_and_keeps_the_book() -> None:
     assert by_action["actions/setup-python"]["cache-dependency-path"] == "requirements.txt"
     cached = by_action["actions/cache"]["path"].split()
     assert {"_build/.jupyter_cache", "_build/.cache-key"} <= set(cached)
-    assert by_action["actions/upload-artifact"]["path"] == "_build/html"
+    uploaded = by_action["actions/upload-artifact"]["path"].split()
+    assert "_build/html" in uploaded and "test-artifacts" in uploaded  # site + browser screenshots
     assert by_action["actions/checkout"].get("persist-credentials") is False

@@ -20,9 +20,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mlops_course.data.collect import batch_name
+from mlops_course.data.collect import batch_name, ingest_batch
 from mlops_course.data.simulate import SCENARIOS, TARGET, simulate_day
-from mlops_course.data.validate import validate
 from mlops_course.evaluate import baseline_metrics, regression_metrics
 from mlops_course.features import split_xy
 from mlops_course.train import SKOPS_TRUSTED_TYPES, build_model
@@ -132,7 +131,11 @@ def ingest(params: Params) -> list[Path]:
 
 
 def validate_batches() -> dict[str, Any]:
-    """Copy valid batches on, quarantine the others with their report; stop if any failed."""
+    """Pass valid batches on, quarantine the others with their report; stop if any failed.
+
+    The same ``ingest_batch`` as collection, so a quarantined batch and its report look alike
+    whether a notebook or the pipeline put them there.
+    """
     batches = sorted(LANDING.glob("*.parquet"))
     if not batches:
         raise PipelineError(f"no batches in {LANDING}: run the ingest stage first")
@@ -141,15 +144,12 @@ def validate_batches() -> dict[str, Any]:
     summary: dict[str, Any] = {"batches": len(batches), "passed": 0, "quarantined": 0}
     failures = {}
     for path in batches:
-        report = validate(pd.read_parquet(path), batch=path.stem)
-        if report.ok:
-            shutil.copy2(path, validated / path.name)
-            summary["passed"] += 1
-        else:
-            shutil.copy2(path, quarantine / path.name)
-            (quarantine / f"{path.stem}.report.json").write_text(report.to_json())
+        result = ingest_batch(pd.read_parquet(path), path.stem, validated, quarantine)
+        if result.quarantined:
             summary["quarantined"] += 1
-            failures[path.stem] = report.summary()
+            failures[path.stem] = result.report.summary()
+        else:
+            summary["passed"] += 1
     VALIDATION_REPORT.parent.mkdir(parents=True, exist_ok=True)
     VALIDATION_REPORT.write_text(
         json.dumps({**summary, "failed_batches": sorted(failures)}, indent=2) + "\n"

@@ -14,8 +14,10 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 # jupyter-cache hashes only code cells: when the package, the pins or the book config change, the
 # cached notebook outputs are stale, so the cache is keyed on a hash of what they depend on. Sphinx
-# would not even re-read an unchanged notebook, so its environment (.doctrees) goes too.
-CACHE_KEY_SOURCES := $(shell find src book/_ext -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
+# would not even re-read an unchanged notebook, so its environment (.doctrees) goes too. A change to
+# a local Sphinx extension (book/_ext) only changes rendering: it clears .doctrees, not the cache.
+CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
+DOCTREE_KEY_SOURCES := $(shell find book/_ext -name '*.py' 2>/dev/null | sort)
 JB_CACHE := _build/.jupyter_cache
 
 .PHONY: help venv book test lint format unit integration grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
@@ -38,7 +40,10 @@ book: $(STAMP) ## execute every notebook in the toc and build the site into _bui
 	@key=$$(cat $(CACHE_KEY_SOURCES) | sha256sum | cut -c1-16); \
 	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
 	  echo "package or pins changed: clearing the notebook cache"; rm -rf $(JB_CACHE) _build/.doctrees; \
-	  echo $$key > _build/.cache-key; fi
+	  echo $$key > _build/.cache-key; fi; \
+	ext=$$(cat $(DOCTREE_KEY_SOURCES) | sha256sum | cut -c1-16); \
+	if [ "$$(cat _build/.doctree-key 2>/dev/null)" != "$$ext" ]; then \
+	  rm -rf _build/.doctrees; echo $$ext > _build/.doctree-key; fi
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 test: $(STAMP) lint unit integration labs-check grading notebooks-test static book-test ## run every check (what CI runs)

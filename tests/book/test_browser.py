@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.book.toc import REPO, toc_pages
+
 SITE = REPO / "_build" / "html"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -30,20 +30,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-
-
-def _toc_pages() -> list[str]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            pages.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return pages
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -90,7 +76,7 @@ def test_every_page_loads_without_errors_broken_images_or_links(site_url: str, b
     page.on("pageerror", lambda exc: problems.append(f"{current['url']}: script error: {exc}"))
     page.on("requestfailed", lambda req: problems.append(f"{current['url']}: failed: {req.url}"))
     links: set[str] = set()
-    for doc in _toc_pages():
+    for doc in toc_pages():
         current["url"] = f"{site_url}/{doc}.html"
         response = page.goto(current["url"], wait_until="load")
         assert response is not None and response.ok, f"{current['url']}: HTTP error"

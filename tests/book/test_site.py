@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.book.toc import REPO, toc_pages
+
 SITE = REPO / "_build" / "html"
-
-
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part.get("chapters", [])]
-    return files
 
 
 class _Links(HTMLParser):
@@ -48,7 +39,7 @@ def _site_exists() -> None:
         pytest.fail(f"no built site in {SITE}: run `make book` first (make book-test does)")
 
 
-@pytest.mark.parametrize("page", _toc_files())
+@pytest.mark.parametrize("page", toc_pages())
 def test_every_toc_entry_has_a_page(page: str) -> None:
     """A toc entry without a page means a chapter is missing from the published book."""
     assert (SITE / f"{page}.html").is_file()

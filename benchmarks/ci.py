@@ -1,0 +1,79 @@
+"""Time every part of ``make test``, the course's CI, and write ``benchmarks/results/ci.json``.
+
+The budget is 20 minutes on a 2-core machine. Timing each target separately shows which part to
+make faster when the total grows; the notebook cache is cleared first, so the book target measures
+a real execution of every notebook, as on a fresh clone.
+
+Run from the repository root: ``python benchmarks/ci.py`` (takes as long as ``make test``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "ci.json"
+# The prerequisites of `make test`, in the Makefile's order.
+TARGETS = [
+    "lint",
+    "unit",
+    "integration",
+    "labs-check",
+    "grading",
+    "notebooks-test",
+    "static",
+    "book-test",
+]
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name, so results from different machines are not compared blindly."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def main() -> int:
+    console = Console()
+    shutil.rmtree(REPO / "_build" / ".jupyter_cache", ignore_errors=True)
+    shutil.rmtree(REPO / "_build" / ".doctrees", ignore_errors=True)
+    (REPO / "_build" / ".cache-key").unlink(missing_ok=True)
+    results: dict[str, object] = {}
+    total = 0.0
+    for target in TARGETS:
+        with console.status(f"make {target}"):
+            start = time.perf_counter()
+            done = subprocess.run(["make", target], cwd=REPO, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            console.print(done.stdout[-3000:], done.stderr[-3000:])
+            console.print(f"[red]make {target} failed[/]: no results written")
+            return 1
+        console.print(f"make {target}: {seconds:.0f} s")
+        results[f"seconds_{target.replace('-', '_')}"] = round(seconds, 1)
+        total += seconds
+    results["seconds_make_test"] = round(total, 1)
+    results["budget_seconds"] = 1200
+    results["machine"] = {"cores": os.cpu_count(), "cpu_model": cpu_model()}
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    console.print(f"wrote {RESULTS.relative_to(REPO)}: make test {total:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

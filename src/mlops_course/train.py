@@ -1,7 +1,8 @@
 """Fit the trip-duration model and log everything needed to reproduce and compare it in MLflow.
 
-A run records the parameters, the data it saw, its metrics next to the naive baseline, a plot and
-the model itself with its signature and an input example, so any registered version can be traced
+A run records the parameters, the data it saw, its metrics next to the naive baseline, a plot,
+the model itself with its signature and an input example, and a sample of its training data (the
+reference that monitoring compares served data with), so any registered version can be traced
 back to how it was made.
 """
 
@@ -140,6 +141,11 @@ def train(
                 skops_trusted_types=SKOPS_TRUSTED_TYPES[kind],
                 pip_requirements=model_requirements(),
             )
+        # Monitoring compares served data with what this model was trained on: the reference
+        # travels with the run, so every registered version has its own.
+        from mlops_course.monitoring.reference import build_reference, log_reference
+
+        log_reference(build_reference(model, train_frame))
         result.run_id = run.info.run_id
         result.model_uri = info.model_uri
     return result

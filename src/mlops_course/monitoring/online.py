@@ -1,0 +1,108 @@
+"""Drift monitoring inside the model API: a window of recently served rows, checked on demand.
+
+The service cannot wait for a nightly job to learn that its inputs changed. It appends every
+served batch to a bounded window (a ring buffer: the oldest rows fall out, so memory stays
+constant however long the service runs) and, when asked, compares the window with the model's
+training reference and publishes the result as Prometheus gauges for the alert rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+from prometheus_client import CollectorRegistry
+
+from mlops_course.monitoring.drift import DriftReport
+from mlops_course.monitoring.gauges import DriftGauges
+from mlops_course.monitoring.trips import MONITORED, detect_trip_drift
+
+MAX_ROWS = 5_000
+MIN_ROWS = 500
+
+
+class DriftMonitor:
+    """Holds the training reference and the last ``max_rows`` served rows, thread-safely.
+
+    ``min_rows`` = 500 by default: below that a drift test mostly measures sampling noise (a
+    category with a 5% share would be 25 rows). ``max_rows`` = 5,000 matches the reference
+    sample: five days of the simulated service's traffic (1,000 trips a day). A window should span
+    whole cycles of the traffic's rhythm: a morning alone has a different hour mix than the
+    whole-day reference, and its ``pickup_hour`` would "drift". ``detect`` is the function that
+    builds the report; the default applies the course's per-column settings for trips.
+    """
+
+    def __init__(
+        self,
+        reference: pd.DataFrame,
+        *,
+        registry: CollectorRegistry | None = None,
+        max_rows: int = MAX_ROWS,
+        min_rows: int = MIN_ROWS,
+        detect: Callable[[pd.DataFrame, pd.DataFrame], DriftReport] = detect_trip_drift,
+        columns: list[str] | None = None,
+    ) -> None:
+        if not 0 < min_rows <= max_rows:
+            raise ValueError(f"need 0 < min_rows <= max_rows, got {min_rows} and {max_rows}")
+        self.columns = list(columns or MONITORED)
+        missing = [c for c in self.columns if c not in reference.columns]
+        if missing:
+            raise KeyError(f"the reference lacks the monitored columns {missing}")
+        self.reference = reference
+        self.max_rows, self.min_rows = max_rows, min_rows
+        self.detect = detect
+        self.gauges = DriftGauges(registry) if registry is not None else None
+        self._frames: deque[pd.DataFrame] = deque()
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    @property
+    def rows(self) -> int:
+        """Rows currently in the window."""
+        with self._lock:
+            return self._rows
+
+    def observe(self, frame: pd.DataFrame) -> None:
+        """Add served rows (the model inputs with a ``prediction`` column) to the window."""
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise KeyError(
+                f"served rows lack the monitored columns {missing}; pass the model inputs with "
+                "the predictions as column 'prediction'"
+            )
+        if frame.empty:
+            return
+        rows = frame[self.columns].tail(self.max_rows)
+        with self._lock:
+            self._frames.append(rows)
+            self._rows += len(rows)
+            while self._rows - len(self._frames[0]) >= self.max_rows:
+                self._rows -= len(self._frames.popleft())
+
+    def window(self) -> pd.DataFrame:
+        """A copy of the last ``max_rows`` served rows, oldest first."""
+        with self._lock:
+            frames = list(self._frames)
+        if not frames:
+            return pd.DataFrame(columns=self.columns)
+        return pd.concat(frames, ignore_index=True).tail(self.max_rows).reset_index(drop=True)
+
+    def evaluate(self) -> DriftReport | None:
+        """Check the window against the reference and update the gauges.
+
+        Returns None, and leaves the gauges as they were, while fewer than ``min_rows`` rows
+        have been served: no answer is better than a noisy one.
+        """
+        current = self.window()
+        if len(current) < self.min_rows:
+            return None
+        report = self.detect(self.reference, current)
+        if self.gauges is not None:
+            self.gauges.update(report, window_rows=len(current), null_shares=_null_shares(current))
+        return report
+
+
+def _null_shares(frame: pd.DataFrame) -> Mapping[str, float]:
+    return {name: float(frame[name].isna().mean()) for name in frame.columns}

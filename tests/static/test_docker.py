@@ -1,29 +1,43 @@
-"""Static checks of docker/: the course image, the compose stack and the Prometheus config.
+"""Static checks of docker/: the two images, the compose stack and the Prometheus config.
 
 There is no Docker engine in CI or on the authors' machines, so a broken stack would only show when
 a learner runs `make up`. These tests catch what can be caught without running it: the compose file
-against the compose-spec schema, the Dockerfile with hadolint, the Prometheus config with promtool,
+against the compose-spec schema, the Dockerfiles with hadolint, the Prometheus config with promtool,
 and the wiring between services (dependencies, healthchecks, pins, mounts) that no schema knows.
+tests/integration/test_entrypoints.py then runs the command of each image and service.
+
+Run as a script, this module rewrites docker/api-requirements.txt from requirements.txt:
+    python tests/static/test_docker.py
 """
 
 import copy
+import json
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKER_DIR = REPO_ROOT / "docker"
-DOCKERFILE = DOCKER_DIR / "Dockerfile"
-DOCKERIGNORE = DOCKER_DIR / "Dockerfile.dockerignore"
+JUPYTER_DOCKERFILE = DOCKER_DIR / "jupyter.Dockerfile"
+API_DOCKERFILE = DOCKER_DIR / "api.Dockerfile"
+DOCKERFILES = [JUPYTER_DOCKERFILE, API_DOCKERFILE]
+API_REQUIREMENTS = DOCKER_DIR / "api-requirements.txt"
+# What the API image installs besides the package's own declared dependencies (pyproject.toml):
+# the web stack that `mlops-course serve` imports.
+SERVING_ROOTS = ["fastapi", "uvicorn", "prometheus-client"]
+API_PORT = 8000
 COMPOSE_FILE = DOCKER_DIR / "docker-compose.yml"
 PROMETHEUS_CONFIG = DOCKER_DIR / "prometheus" / "prometheus.yml"
 
@@ -42,7 +56,7 @@ def load_compose(path: Path = COMPOSE_FILE) -> Compose:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def dockerfile_stages(path: Path = DOCKERFILE) -> list[list[Instruction]]:
+def dockerfile_stages(path: Path) -> list[list[Instruction]]:
     """The Dockerfile as stages, each a list of (KEYWORD, arguments), continuations joined."""
     logical: list[str] = []
     pending = ""
@@ -65,6 +79,16 @@ def dockerfile_stages(path: Path = DOCKERFILE) -> list[list[Instruction]]:
         if stages:
             stages[-1].append((keyword.upper(), args.strip()))
     return stages
+
+
+def final_command(path: Path) -> list[str]:
+    """ENTRYPOINT + CMD of the final stage, both in exec (JSON) form, as Docker would run them."""
+    parts: dict[str, list[str]] = {"ENTRYPOINT": [], "CMD": []}
+    for keyword, args in dockerfile_stages(path)[-1]:
+        if keyword in parts:
+            assert args.startswith("["), f"{path.name}: {keyword} {args} is not in exec form"
+            parts[keyword] = json.loads(args)
+    return parts["ENTRYPOINT"] + parts["CMD"]
 
 
 def image_tag(image: str) -> str | None:
@@ -305,9 +329,10 @@ def test_compose_rule_catches_a_broken_file(rule: Any) -> None:
 
 
 def test_the_stack_has_the_services_the_course_needs() -> None:
-    """The chapters use these services by name; the api and Grafana come with later chapters."""
+    """The chapters use these services by name."""
     services = load_compose()["services"]
-    assert {"postgres", "minio", "minio-init", "mlflow", "prometheus", "jupyter"} <= set(services)
+    expected = {"postgres", "minio", "minio-init", "mlflow", "api", "prometheus", "grafana"}
+    assert expected | {"jupyter"} <= set(services)
 
 
 def test_mlflow_and_jupyter_wait_for_what_they_use() -> None:
@@ -360,11 +385,120 @@ def test_mlflow_overrides_the_jupyter_healthcheck_of_the_image() -> None:
 def test_jupyter_mounts_the_repository_where_the_image_works() -> None:
     """The image's WORKDIR is where JupyterLab opens: the repository must be mounted there."""
     jupyter = load_compose()["services"]["jupyter"]
-    workdir = [args for kw, args in dockerfile_stages()[-1] if kw == "WORKDIR"][-1]
+    workdir = [args for kw, args in dockerfile_stages(JUPYTER_DOCKERFILE)[-1] if kw == "WORKDIR"][
+        -1
+    ]
     assert ("..", workdir) in volume_mounts(jupyter)
     assert re.fullmatch(r"/home/[a-z_][a-z0-9_-]*/course", workdir)
     assert jupyter["environment"]["MLOPS_TRACKING_URI"] == "http://mlflow:5000"
     assert "127.0.0.1:8888:8888" in jupyter["ports"]
+
+
+def container_port(port: str) -> int:
+    """The container side of a short-syntax port mapping like 127.0.0.1:8000:8000."""
+    return int(str(port).rsplit(":", 1)[-1].split("/")[0])
+
+
+def test_api_service_runs_the_api_image_against_the_stack() -> None:
+    """The api service builds the API image, listens where it publishes and checks, finds the
+    registry by its service name, and keeps the token out of the file."""
+    api = load_compose()["services"]["api"]
+    assert api["build"] == {"context": "..", "dockerfile": "docker/api.Dockerfile"}
+    assert image_tag(api["image"]) not in {None, "latest"}
+    command = api.get("command") or final_command(API_DOCKERFILE)
+    assert command[:2] == ["mlops-course", "serve"]
+    port = int(command[command.index("--port") + 1])
+    assert command[command.index("--host") + 1] == "0.0.0.0", "loopback is unreachable outside"
+    assert [container_port(p) for p in api["ports"]] == [port]
+    assert f"127.0.0.1:{port}/health" in " ".join(api["healthcheck"]["test"])
+    assert depends_on(api) == {"mlflow": {"condition": "service_healthy"}}
+    env = api["environment"]
+    assert env["MLOPS_TRACKING_URI"] == "http://mlflow:5000"
+    assert env["MLOPS_MODEL_ALIAS"] == "champion"
+    assert re.fullmatch(r"\$\{MLOPS_API_TOKEN:?-?\}", env["MLOPS_API_TOKEN"]), (
+        "the reload token must come from the environment, never be written in the file"
+    )
+    assert api.get("read_only") is True and "/tmp" in api.get("tmpfs", [])
+
+
+def known_mlops_variables() -> set[str]:
+    """Every MLOPS_ variable the API reads: its own settings and the course settings."""
+    from mlops_course.serving.settings import ServingSettings
+    from mlops_course.settings import Settings
+
+    fields = set(ServingSettings.model_fields) | set(Settings.model_fields)
+    return {f"MLOPS_{name.upper()}" for name in fields}
+
+
+def test_api_environment_names_only_real_settings() -> None:
+    """pydantic-settings ignores unknown variables, so MLOPS_MODEL_ALAIS would be silently
+    dropped and the API would serve the default alias."""
+    env = load_compose()["services"]["api"]["environment"]
+    unknown = {name for name in env if name.startswith("MLOPS_")} - known_mlops_variables()
+    assert not unknown, f"the api service sets variables no setting reads: {sorted(unknown)}"
+    assert "MLOPS_MODEL_ALAIS" not in known_mlops_variables()  # the check can fail
+
+
+def test_grafana_is_provisioned_from_docker_grafana() -> None:
+    """Grafana reads its datasource and dashboards from the files the monitoring chapter checks;
+    the dashboards provider must point at the folder they are mounted in."""
+    grafana = load_compose()["services"]["grafana"]
+    mounts = {target: source for source, target in volume_mounts(grafana)}
+    assert mounts["/etc/grafana/provisioning"] == "./grafana/provisioning"
+    assert mounts["/var/lib/grafana/dashboards"] == "./grafana/dashboards"
+    assert depends_on(grafana) == {"prometheus": {"condition": "service_healthy"}}
+    env = grafana["environment"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${"), "admin password from the env"
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+    assert "127.0.0.1:3000:3000" in grafana["ports"]
+
+
+def test_grafana_provisioning_points_where_compose_mounts() -> None:
+    """The dashboard provider reads the folder compose mounts the dashboards into, and the
+    datasource asks the prometheus service on its port: a mismatch is an empty Grafana."""
+    grafana = load_compose()["services"]["grafana"]
+    dashboards_target = next(
+        target for source, target in volume_mounts(grafana) if source == "./grafana/dashboards"
+    )
+    provisioning = DOCKER_DIR / "grafana" / "provisioning"
+    providers = [
+        provider
+        for path in sorted((provisioning / "dashboards").glob("*.y*ml"))
+        for provider in yaml.safe_load(path.read_text(encoding="utf-8"))["providers"]
+    ]
+    assert providers, "no dashboard provider in docker/grafana/provisioning/dashboards/"
+    assert {provider["options"]["path"] for provider in providers} == {dashboards_target}
+    assert list((DOCKER_DIR / "grafana" / "dashboards").glob("*.json")), "no dashboards"
+    datasources = [
+        source
+        for path in sorted((provisioning / "datasources").glob("*.y*ml"))
+        for source in yaml.safe_load(path.read_text(encoding="utf-8"))["datasources"]
+    ]
+    urls = {source["url"] for source in datasources if source["type"] == "prometheus"}
+    assert urls == {"http://prometheus:9090"}, f"Prometheus datasource URLs: {urls}"
+    assert "prometheus" in load_compose()["services"]
+
+
+def api_scrape_job(config_text: str) -> dict[str, Any] | None:
+    """The `api` scrape job of a Prometheus config, enabled or still commented out."""
+    lines = config_text.splitlines()
+    commented = [i for i, line in enumerate(lines) if line.strip() == "# - job_name: api"]
+    if commented:
+        start = commented[0]
+        lines = lines[:start] + [line.replace("# ", "", 1) for line in lines[start:]]
+    jobs = yaml.safe_load("\n".join(lines))["scrape_configs"]
+    return next((job for job in jobs if job["job_name"] == "api"), None)
+
+
+def test_prometheus_scrapes_the_api_where_compose_runs_it() -> None:
+    """The scrape target is the compose service name and the port the API listens on."""
+    job = api_scrape_job(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    assert job, "prometheus.yml has no `api` scrape job"
+    api = load_compose()["services"]["api"]
+    port = container_port(api["ports"][0])
+    targets = [t for config in job["static_configs"] for t in config["targets"]]
+    assert targets == [f"api:{port}"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
 
 
 def test_prometheus_service_mounts_the_checked_config() -> None:
@@ -377,7 +511,18 @@ def test_prometheus_service_mounts_the_checked_config() -> None:
     assert (DOCKER_DIR / sources[0]).resolve() == PROMETHEUS_CONFIG
 
 
-# --- the Dockerfile ------------------------------------------------------------------------------
+def test_prometheus_service_mounts_every_rule_file_next_to_the_config() -> None:
+    """rule_files are relative to the config: a file not mounted beside it stops Prometheus."""
+    rule_files = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8")).get("rule_files")
+    prometheus = load_compose()["services"]["prometheus"]
+    mounts = {target: source for source, target in volume_mounts(prometheus)}
+    for rule_file in rule_files or []:
+        target = f"/etc/prometheus/{rule_file}"
+        assert target in mounts, f"prometheus.yml loads {rule_file}; compose does not mount it"
+        assert (DOCKER_DIR / mounts[target]).resolve() == PROMETHEUS_CONFIG.parent / rule_file
+
+
+# --- the Dockerfiles -----------------------------------------------------------------------------
 
 
 def find_hadolint() -> str:
@@ -408,9 +553,17 @@ def run_hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_dockerfile_passes_hadolint() -> None:
+def base_image(dockerfile: Path) -> str:
+    return dockerfile_stages(dockerfile)[0][0][1].split()[0]
+
+
+each_dockerfile = pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+
+
+@each_dockerfile
+def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     """hadolint knows the Dockerfile and shell pitfalls (unpinned installs, caches, `cd`, sudo)."""
-    result = run_hadolint(DOCKERFILE)
+    result = run_hadolint(dockerfile)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -425,12 +578,13 @@ def test_hadolint_rejects_a_broken_dockerfile(tmp_path: Path) -> None:
     assert {"DL3007", "DL3013", "DL3042"} <= set(re.findall(r"DL\d{4}", result.stdout))
 
 
-def test_dockerfile_is_multi_stage_from_one_pinned_base() -> None:
+@each_dockerfile
+def test_dockerfile_is_multi_stage_from_one_pinned_base(dockerfile: Path) -> None:
     """The venv links to the builder's interpreter, so every stage must come from the same pinned
     image, and that image's Python must be the one pyproject.toml requires."""
-    stages = dockerfile_stages()
+    stages = dockerfile_stages(dockerfile)
     assert len(stages) >= 3, "expected base, builder and runtime stages"
-    base = stages[0][0][1].split()[0]
+    base = base_image(dockerfile)
     tag = image_tag(base)
     assert base.startswith("python:") and tag and tag != "latest"
     assert re.fullmatch(r"3\.11\.\d+-slim(-\w+)?", tag), (
@@ -443,50 +597,108 @@ def test_dockerfile_is_multi_stage_from_one_pinned_base() -> None:
         )
 
 
-def test_final_stage_runs_as_non_root_without_build_tools() -> None:
-    """The image runs learners' notebooks and a server: it must not run them as root, nor carry a
-    compiler or pip's cache into the image."""
-    final = dockerfile_stages()[-1]
+def test_both_images_share_one_python() -> None:
+    """One bump for both images: an API on another Python than the notebooks that trained its
+    model could unpickle differently."""
+    assert base_image(API_DOCKERFILE) == base_image(JUPYTER_DOCKERFILE)
+
+
+@each_dockerfile
+def test_final_stage_runs_as_non_root_without_build_tools(dockerfile: Path) -> None:
+    """The images run learners' notebooks and a server: not as root, and without a compiler, pip's
+    cache or a secret in the image."""
+    final = dockerfile_stages(dockerfile)[-1]
     users = [args for kw, args in final if kw == "USER"]
     assert users, "the final stage never leaves root"
     user = users[-1].split(":")[0]
     assert user.isdigit() and int(user) != 0, f"USER {users[-1]} is not a numeric non-root uid"
     runs = " ".join(args for kw, args in final if kw == "RUN")
     assert not re.search(r"\b(apt-get|apt|pip)\s+install\b", runs), "install in the final stage"
-    assert any(kw == "COPY" and "--from=builder" in args for kw, args in final)
+    copies = [args for kw, args in final if kw == "COPY"]
+    assert copies == ["--from=builder /opt/venv /opt/venv"], f"the final stage copies {copies}"
     env = " ".join(args for kw, args in final if kw == "ENV")
     assert "MLFLOW_DISABLE_TELEMETRY=true" in env
-    assert any(kw == "HEALTHCHECK" and "8888/api" in args for kw, args in final)
-    cmd = " ".join(args for kw, args in final if kw == "CMD")
-    assert all(part in cmd for part in ('"lab"', "0.0.0.0", "8888", "--no-browser"))
+    assert final_command(dockerfile), f"{dockerfile.name} has no CMD"
 
 
-def test_dockerfile_downloads_nothing_by_hand_and_caches_nothing() -> None:
+@each_dockerfile
+def test_no_secret_is_baked_into_an_image(dockerfile: Path) -> None:
+    """ENV and ARG values end up in the image's history for anyone who pulls it: a token, key or
+    password must come from the environment at run time (compose env, a Kubernetes Secret)."""
+    secret = re.compile(r"(TOKEN|PASSWORD|SECRET|ACCESS_KEY|API_KEY)\w*\s*=", re.IGNORECASE)
+    for stage in dockerfile_stages(dockerfile):
+        for keyword, args in stage:
+            if keyword in {"ENV", "ARG"}:
+                assert not secret.search(args), f"{dockerfile.name}: {keyword} {args}"
+            if keyword in {"COPY", "ADD"}:
+                assert not re.search(r"\.env\b|id_rsa|\.pem\b", args), f"{keyword} {args}"
+
+
+@each_dockerfile
+def test_dockerfile_downloads_nothing_by_hand_and_caches_nothing(dockerfile: Path) -> None:
     """Every byte comes from PyPI through pip with pinned requirements, never from a raw URL."""
-    instructions = [ins for stage in dockerfile_stages() for ins in stage]
+    instructions = [ins for stage in dockerfile_stages(dockerfile) for ins in stage]
     assert not any(kw == "ADD" and "://" in args for kw, args in instructions)
     runs = " ".join(args for kw, args in instructions if kw == "RUN")
     assert not re.search(r"\b(curl|wget)\b", runs)
-    for command in re.findall(r"pip install[^&;]*", runs):
+    for command in re.findall(r"pip (?:install|wheel)[^&;]*", runs):
         assert "--no-cache-dir" in command, f"`{command.strip()}` keeps pip's cache in a layer"
-    assert "-r requirements.txt" in runs
-    assert "--no-deps ." in runs
+    assert re.search(r"-r (api-)?requirements\.txt", runs)
+    # The package goes in without resolving again: its pins are already installed.
+    assert re.search(r"pip (install|wheel) [^&;]*--no-deps[^&;]* \.(\s|$)", runs)
+    assert "pip check" in runs
 
 
-def test_every_copied_file_exists_and_is_let_through_the_dockerignore() -> None:
-    """A COPY of a missing or ignored file fails the build, which nothing here would run."""
+@each_dockerfile
+def test_every_copied_file_exists_and_is_let_through_the_dockerignore(dockerfile: Path) -> None:
+    """A COPY of a missing or ignored file fails the build, which nothing here would run.
+    BuildKit reads `<Dockerfile name>.dockerignore` next to the Dockerfile."""
+    dockerignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    assert dockerignore.is_file(), f"{dockerignore.name} is missing: the whole repo is sent"
     allowed = {
         line[1:].strip().rstrip("/")
-        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        for line in dockerignore.read_text(encoding="utf-8").splitlines()
         if line.startswith("!")
     }
-    for stage in dockerfile_stages():
+    for stage in dockerfile_stages(dockerfile):
         for kw, args in stage:
             if kw != "COPY" or args.startswith("--from"):
                 continue
             for source in args.split()[:-1]:
                 assert (REPO_ROOT / source).exists(), f"COPY {source}: no such file in the repo"
-                assert source.rstrip("/") in allowed, f"COPY {source}: excluded by {DOCKERIGNORE}"
+                assert source.rstrip("/") in allowed, f"COPY {source}: excluded by {dockerignore}"
+
+
+def test_jupyter_image_runs_jupyterlab_and_checks_it() -> None:
+    final = dockerfile_stages(JUPYTER_DOCKERFILE)[-1]
+    assert any(kw == "HEALTHCHECK" and "8888/api" in args for kw, args in final)
+    command = final_command(JUPYTER_DOCKERFILE)
+    assert command[:2] == ["jupyter", "lab"]
+    assert {"--ip=0.0.0.0", "--port=8888", "--no-browser"} <= set(command)
+    assert any(kw == "EXPOSE" and "8888" in args.split() for kw, args in final)
+
+
+def test_api_image_serves_on_its_port_and_checks_health() -> None:
+    """The port is in four places (CMD, EXPOSE, HEALTHCHECK, and compose/Kubernetes): one value."""
+    final = dockerfile_stages(API_DOCKERFILE)[-1]
+    command = final_command(API_DOCKERFILE)
+    assert command[:2] == ["mlops-course", "serve"], command
+    assert command[command.index("--port") + 1] == str(API_PORT)
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert any(kw == "EXPOSE" and str(API_PORT) in args.split() for kw, args in final)
+    checks = [args for kw, args in final if kw == "HEALTHCHECK"]
+    assert checks and f"127.0.0.1:{API_PORT}/health" in checks[-1]
+    assert "python" in checks[-1], "slim images have no curl: the check must use python"
+
+
+def test_api_image_builds_and_installs_the_wheel() -> None:
+    """The image installs the same artefact a release publishes, not a source tree."""
+    runs = " ".join(args for kw, args in dockerfile_stages(API_DOCKERFILE)[1] if kw == "RUN")
+    built = re.search(r"pip wheel [^&;]*--no-deps[^&;]*--wheel-dir (\S+) \.", runs)
+    assert built, "the builder does not build the course wheel"
+    assert re.search(rf"pip install [^&;]*--no-deps {re.escape(built.group(1))}/\S+\.whl", runs), (
+        "the image must install the wheel it built, not the source tree or a wheel from PyPI"
+    )
 
 
 def test_image_has_the_drivers_of_the_compose_mlflow_server() -> None:
@@ -494,6 +706,140 @@ def test_image_has_the_drivers_of_the_compose_mlflow_server() -> None:
     pins = (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8").lower()
     for package in ("psycopg2-binary==", "boto3=="):
         assert package in pins, f"{package.rstrip('=')} is not pinned in requirements.txt"
+
+
+# --- the API image's pins: a checked subset of requirements.txt ---------------------------------
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    """{canonical name: version} of a file of `name==version` lines."""
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"{path.name}: {line!r} is not pinned with =="
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def package_roots() -> list[str]:
+    """The package's declared dependencies (pip check demands them) plus the web stack."""
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    block = re.search(r"^dependencies = \[(.*?)\]", pyproject, re.MULTILINE | re.DOTALL)
+    assert block, "pyproject.toml has no dependencies list"
+    return re.findall(r'"([^"]+)"', block.group(1)) + SERVING_ROOTS
+
+
+def requirement_closure(roots: list[str]) -> set[str]:
+    """Every distribution the roots need on Linux and Python 3.11, from the installed metadata
+    (the course venv holds exactly the pins of requirements.txt)."""
+    seen: set[str] = set()
+    todo = [canonicalize_name(root) for root in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in distribution(name).requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(requirement.name))
+    return seen
+
+
+def expected_api_requirements() -> str:
+    """docker/api-requirements.txt as it must be: the closure of the roots, with the exact lines
+    of requirements.txt."""
+    lines = {
+        canonicalize_name(line.split("==")[0]): line
+        for line in (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    closure = requirement_closure(package_roots())
+    missing = sorted(closure - set(lines))
+    assert not missing, f"installed dependencies not pinned in requirements.txt: {missing}"
+    header = [
+        "# The model API image's pins: the part of requirements.txt that `mlops-course serve`",
+        "# needs (the package's dependencies, FastAPI, uvicorn, prometheus-client and everything",
+        "# they require). Generated; tests/static/test_docker.py fails when it is stale.",
+        "# Regenerate after `make lock`: python tests/static/test_docker.py",
+    ]
+    return "\n".join(header + sorted((lines[name] for name in closure), key=str.lower)) + "\n"
+
+
+def test_api_pins_are_the_pins_of_requirements_txt() -> None:
+    """The API must run the versions the tests ran: a pin that differs is a different program."""
+    everything = read_pins(REPO_ROOT / "requirements.txt")
+    for name, version in read_pins(API_REQUIREMENTS).items():
+        assert name in everything, f"{name} is in api-requirements.txt, not in requirements.txt"
+        assert everything[name] == version, (
+            f"{name}=={version} in api-requirements.txt, =={everything[name]} in requirements.txt"
+        )
+
+
+def test_api_requirements_are_complete_and_current() -> None:
+    """The image installs with --no-deps, so a dependency missing here fails `pip check` in a
+    build nobody runs in CI: the closure is recomputed from the installed metadata instead."""
+    assert API_REQUIREMENTS.read_text(encoding="utf-8") == expected_api_requirements(), (
+        "docker/api-requirements.txt is stale: run `python tests/static/test_docker.py`"
+    )
+
+
+# Imports what `mlops-course serve` imports while it starts and loads a model, with every package
+# outside the allowed distributions hidden, as in the API image: optional imports fail softly
+# (as they would there), a required one fails the process.
+IMPORT_WITH_ONLY = """
+import json, sys
+from importlib.metadata import packages_distributions
+from packaging.utils import canonicalize_name
+
+allowed = {canonicalize_name(name) for name in json.loads(sys.argv[1])}
+hidden = {
+    top for top, dists in packages_distributions().items()
+    if not {canonicalize_name(d) for d in dists} & allowed
+}
+
+class HideUninstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in hidden:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in the API image)", name=name)
+        return None
+
+sys.meta_path.insert(0, HideUninstalled())
+import mlops_course.cli, mlops_course.serving.app, mlops_course.serving.server
+import mlops_course.registry, mlflow.sklearn, mlflow.pyfunc, skops.io, uvicorn
+mlops_course.serving.app.create_app
+"""
+
+
+def import_serving_with_only(distributions: set[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            IMPORT_WITH_ONLY,
+            json.dumps(sorted(distributions | {"mlops-course"})),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_serving_imports_only_packages_of_the_api_image() -> None:
+    """A module serving needs but the subset lacks kills the API image with an ImportError that
+    no static check would see; here it fails the import with everything else hidden."""
+    result = import_serving_with_only(set(read_pins(API_REQUIREMENTS)))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_hiding_a_needed_package_fails_the_import() -> None:
+    """Proves the check above hides packages: without FastAPI, the serving import must fail."""
+    result = import_serving_with_only(set(read_pins(API_REQUIREMENTS)) - {"fastapi"})
+    assert result.returncode != 0
+    assert "No module named 'fastapi'" in result.stderr
 
 
 # --- the Prometheus config -----------------------------------------------------------------------
@@ -522,19 +868,6 @@ def test_prometheus_config_passes_promtool() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_commented_api_job_is_valid_once_enabled(tmp_path: Path) -> None:
-    """The deployment chapter enables the api job by uncommenting it: it must be valid then too."""
-    lines = PROMETHEUS_CONFIG.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "# - job_name: api")
-    enabled = lines[:start] + [line.replace("# ", "", 1) for line in lines[start:]]
-    config = tmp_path / "prometheus.yml"
-    config.write_text("\n".join(enabled) + "\n", encoding="utf-8")
-    jobs = [job["job_name"] for job in yaml.safe_load(config.read_text())["scrape_configs"]]
-    assert jobs == ["prometheus", "api"]
-    result = run_promtool(config)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def test_promtool_rejects_a_broken_config(tmp_path: Path) -> None:
     """Proves the promtool check is live: a duplicated job name is an error Prometheus would hit."""
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
@@ -544,3 +877,8 @@ def test_promtool_rejects_a_broken_config(tmp_path: Path) -> None:
     result = run_promtool(broken)
     assert result.returncode != 0
     assert re.search(r"multiple scrape configs|duplicate", result.stdout + result.stderr)
+
+
+if __name__ == "__main__":
+    API_REQUIREMENTS.write_text(expected_api_requirements(), encoding="utf-8")
+    print(f"wrote {API_REQUIREMENTS.relative_to(REPO_ROOT)}")

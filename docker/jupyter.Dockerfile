@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 #
-# The course image: JupyterLab (the default command) and the MLflow server of docker-compose.yml.
-# Build context is the repository root:
-#   docker build -f docker/Dockerfile -t mlops-course:local .
-# docker/Dockerfile.dockerignore keeps the context down to what the build copies.
+# The course image: JupyterLab (the default command) with every pin of requirements.txt, also used
+# for the MLflow server of docker-compose.yml. The model API has its own, smaller image
+# (docker/api.Dockerfile). Build context is the repository root:
+#   docker build -f docker/jupyter.Dockerfile -t mlops-course:local .
+# docker/jupyter.Dockerfile.dockerignore keeps the context down to what the build copies.
 
 # One pinned base for both stages: the venv built in `builder` links to this exact interpreter, so
 # the stage that runs it must be the same image. Bump the tag here, and only here.

@@ -1,0 +1,170 @@
+"""The course package as a wheel: the artefact the API image installs and a release would publish.
+
+The wheel is built the way docker/api.Dockerfile builds it (`pip wheel --no-deps`), from a copy of
+exactly the files the image's build context lets through, then inspected (modules, metadata,
+entry point, RECORD hashes) and imported from its unpacked contents, with the course venv's
+dependencies on the path. Installing it into a fresh venv would only re-test pip.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = REPO_ROOT / "src" / "mlops_course"
+PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+NAME = PYPROJECT["project"]["name"]
+VERSION = PYPROJECT["project"]["version"]
+
+
+def backend_pin() -> tuple[str, str]:
+    """The build backend pyproject.toml asks for, e.g. ('setuptools', '80.9.0')."""
+    (requirement,) = PYPROJECT["build-system"]["requires"]
+    name, _, version = requirement.partition("==")
+    return name, version
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the wheel once, offline: --no-build-isolation uses the venv's setuptools, which must
+    be the pinned one (an isolated build would download it)."""
+    name, pinned = backend_pin()
+    found = subprocess.run(
+        [sys.executable, "-c", f"import {name}; print({name}.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if found != pinned:
+        pytest.fail(
+            f"the venv has {name} {found or '(none)'}, but pyproject.toml builds with "
+            f"{name}=={pinned}: run `.venv/bin/pip install {name}=={pinned}` (make venv does).",
+            pytrace=False,
+        )
+    source = tmp_path_factory.mktemp("source")
+    for name_ in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name_, source)
+    shutil.copytree(
+        REPO_ROOT / "src",
+        source / "src",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints"),
+    )
+    dist = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"),
+            *("--no-index", "--quiet", "--wheel-dir", str(dist), str(source)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (built,) = dist.glob("*.whl")
+    return built
+
+
+def dist_info(wheel: Path, member: str) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read(f"mlops_course-{VERSION}.dist-info/{member}").decode("utf-8")
+
+
+def test_wheel_is_pure_python_and_named_for_the_version(wheel: Path) -> None:
+    assert wheel.name == f"mlops_course-{VERSION}-py3-none-any.whl"
+
+
+def test_wheel_holds_every_module_and_nothing_else(wheel: Path) -> None:
+    """A module missing from the wheel is an ImportError in the image only; a test, a notebook or
+    a cache file in it is weight and noise."""
+    expected = {
+        "mlops_course/" + path.relative_to(PACKAGE_DIR).as_posix()
+        for path in PACKAGE_DIR.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    with zipfile.ZipFile(wheel) as archive:
+        names = {name for name in archive.namelist() if not name.endswith("/")}
+    packaged = {name for name in names if not name.startswith(f"mlops_course-{VERSION}.dist-info")}
+    assert packaged == expected
+    assert "mlops_course/serving/app.py" in packaged  # the comparison saw the real tree
+
+
+def test_metadata_declares_the_package(wheel: Path) -> None:
+    metadata = Parser().parsestr(dist_info(wheel, "METADATA"))
+    assert metadata["Name"] == NAME
+    assert metadata["Version"] == VERSION
+    assert SpecifierSet(metadata["Requires-Python"]) == SpecifierSet(
+        PYPROJECT["project"]["requires-python"]
+    )
+    assert sorted(metadata.get_all("Requires-Dist") or []) == sorted(
+        PYPROJECT["project"]["dependencies"]
+    )
+
+
+def test_the_cli_entry_point_is_declared(wheel: Path) -> None:
+    """pip writes the `mlops-course` executable from this line: the images' CMD runs it."""
+    entry_points = dist_info(wheel, "entry_points.txt")
+    section = re.search(r"\[console_scripts\]\n((?:.+\n?)+)", entry_points)
+    assert section, entry_points
+    scripts = dict(
+        (part.strip() for part in line.split("=", 1)) for line in section.group(1).splitlines()
+    )
+    assert scripts == {"mlops-course": "mlops_course.cli:app"}
+
+
+def test_record_lists_every_file_with_its_hash(wheel: Path) -> None:
+    """pip refuses a wheel whose RECORD disagrees with its contents."""
+    record = dist_info(wheel, "RECORD")
+    rows = {row[0]: row[1] for row in csv.reader(io.StringIO(record)) if row}
+    with zipfile.ZipFile(wheel) as archive:
+        names = [name for name in archive.namelist() if not name.endswith("/")]
+        assert set(rows) == set(names)
+        for name in names:
+            if name.endswith("/RECORD"):
+                continue
+            algorithm, _, expected = rows[name].partition("=")
+            digest = hashlib.new(algorithm, archive.read(name)).digest()
+            assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == expected, name
+
+
+def test_unpacked_wheel_imports_and_runs_the_cli(wheel: Path, tmp_path: Path) -> None:
+    """Import the package from the wheel's own files (not the editable checkout) and call the
+    entry point the way the generated `mlops-course` script does."""
+    unpacked = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    code = (
+        "import sys, mlops_course\n"
+        "from mlops_course.cli import app\n"
+        "print(mlops_course.__file__)\n"
+        "sys.argv = ['mlops-course', '--version']\n"
+        "app()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    imported_from, version_line = result.stdout.strip().splitlines()[-2:]
+    assert Path(imported_from).is_relative_to(unpacked), f"imported from {imported_from}"
+    assert version_line == f"mlops-course {VERSION}"

@@ -18,6 +18,7 @@ from mlops_course import __version__, services
 from mlops_course.data.collect import batch_name, ingest_batch
 from mlops_course.data.simulate import SCENARIOS, simulate_day
 from mlops_course.data.validate import validate
+from mlops_course.gate_cli import app as gate_app
 from mlops_course.monitoring.cli import app as monitor_app
 from mlops_course.settings import get_settings
 
@@ -29,6 +30,7 @@ app = typer.Typer(
 services_app = typer.Typer(help="Start, stop and inspect the local services.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(gate_app, name="gate")
 console = Console()
 err = Console(stderr=True)
 

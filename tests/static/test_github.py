@@ -7,8 +7,10 @@ timeouts, actions pinned by commit, no template injection, and CI that only call
 """
 
 import copy
+import json
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -257,7 +259,7 @@ def test_ci_python_matches_the_project() -> None:
     assert versions == {"3.11"}
     pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'requires-python = ">=3.11,<3.12"' in pyproject
-    dockerfile = (REPO_ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    dockerfile = (REPO_ROOT / "docker" / "api.Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11\.\d+-slim", dockerfile, re.MULTILINE)
 
 
@@ -277,3 +279,119 @@ def test_ci_installs_what_the_tests_need_and_keeps_the_book() -> None:
     uploaded = by_action["actions/upload-artifact"]["path"].split()
     assert "_build/html" in uploaded and "test-artifacts" in uploaded  # site + browser screenshots
     assert by_action["actions/checkout"].get("persist-credentials") is False
+
+
+# --- zizmor: a security audit of the workflows, offline ------------------------------------------
+
+ML_PIPELINE = WORKFLOW_DIR / "ml-pipeline.yml"
+BOOK_WORKFLOW = WORKFLOW_DIR / "book.yml"
+
+
+def zizmor(*paths: Path) -> tuple[int, list[dict[str, Any]]]:
+    """Run zizmor's offline audits (no GitHub API) and return its exit code and findings."""
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "zizmor"),
+            *("--offline", "--no-progress", "--no-config", "--format", "json"),
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, json.loads(done.stdout or "[]")
+
+
+def test_zizmor_finds_nothing_in_the_workflows() -> None:
+    """Pinned actions, no template injection, least privilege, no persisted credentials..."""
+    code, findings = zizmor(*WORKFLOWS)
+    problems = [
+        f"{f['ident']}: {f['desc']} ({f['locations'][0]['symbolic']['key']})" for f in findings
+    ]
+    assert code == 0 and not problems, "\n".join(problems)
+
+
+def test_zizmor_catches_a_deliberately_bad_workflow(tmp_path: Path) -> None:
+    """Proves the audit is live: an unpinned action, a PR title pasted into a script, no
+    `permissions` and persisted credentials are each reported, and the exit code says so."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "name: bad\non: [pull_request]\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - uses: actions/checkout@v5\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n',
+        encoding="utf-8",
+    )
+    code, findings = zizmor(bad)
+    assert code != 0
+    found = {f["ident"] for f in findings}
+    assert {"unpinned-uses", "template-injection", "excessive-permissions", "artipacked"} <= found
+
+
+# --- the ML pipeline and the book deployment -----------------------------------------------------
+
+
+def test_ml_pipeline_runs_when_data_params_or_model_code_change() -> None:
+    workflow = load_workflow(ML_PIPELINE)
+    for event in ("push", "pull_request"):
+        paths = set(workflow["on"][event]["paths"])
+        assert {"data/**", "params.yaml", "dvc.yaml", "dvc.lock", "src/**"} <= paths, event
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False, "never cancel a deployment"
+
+
+def test_ml_pipeline_order_train_gate_image_staging_production() -> None:
+    jobs = load_workflow(ML_PIPELINE)["jobs"]
+    assert list(jobs) == ["train-and-gate", "image", "staging", "production"]
+    assert jobs["image"]["needs"] == "train-and-gate"
+    assert jobs["staging"]["needs"] == "image"
+    assert "staging" in jobs["production"]["needs"]
+    commands = [
+        line
+        for _, step in steps({"jobs": {"t": jobs["train-and-gate"]}})
+        for line in str(step.get("run", "")).splitlines()
+    ]
+    order = [c for c in commands if c.startswith("make ") and c != "make venv"]
+    assert order[:3] == ["make pipeline", "make model-tests", "make gate"], order
+
+
+def test_ml_pipeline_environments_and_least_privilege() -> None:
+    """Only the image job may write packages; staging and production are GitHub environments, so
+    production waits for its required reviewers; pull requests never build or deploy."""
+    workflow = load_workflow(ML_PIPELINE)
+    jobs = workflow["jobs"]
+    assert workflow["permissions"] == {}
+    assert jobs["image"]["permissions"] == {"contents": "read", "packages": "write"}
+    for name in ("train-and-gate", "staging", "production"):
+        assert jobs[name]["permissions"] == {"contents": "read"}, name
+    assert jobs["staging"]["environment"]["name"] == "staging"
+    assert jobs["production"]["environment"]["name"] == "production"
+    assert jobs["image"]["if"] == "github.event_name != 'pull_request'"
+    assert "secrets.MLFLOW_TRACKING_URI" in jobs["train-and-gate"]["env"]["MLFLOW_TRACKING_URI"]
+
+
+def test_ml_pipeline_builds_the_api_dockerfile_and_pushes_to_ghcr() -> None:
+    workflow = load_workflow(ML_PIPELINE)
+    dockerfile = workflow["env"]["API_DOCKERFILE"]
+    assert (REPO_ROOT / dockerfile).is_file(), f"{dockerfile} does not exist"
+    assert workflow["env"]["IMAGE_REPOSITORY"].startswith("ghcr.io/")
+    build = next(
+        step
+        for _, step in steps(workflow)
+        if str(step.get("uses", "")).startswith("docker/build-push-action@")
+    )
+    assert build["with"]["file"] == "${{ env.API_DOCKERFILE }}" and build["with"]["push"] is True
+
+
+def test_book_workflow_deploys_pages_with_minimal_permissions() -> None:
+    workflow = load_workflow(BOOK_WORKFLOW)
+    jobs = workflow["jobs"]
+    assert workflow["permissions"] == {}
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert "make book" in run_lines({"jobs": {"build": jobs["build"]}})
+    uses = [str(step.get("uses", "")).split("@")[0] for _, step in steps(workflow)]
+    assert "actions/upload-pages-artifact" in uses and "actions/deploy-pages" in uses
+    upload = next(s for _, s in steps(workflow) if "upload-pages-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == "_build/html"
+    assert jobs["deploy"]["environment"]["name"] == "github-pages"

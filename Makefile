@@ -20,7 +20,7 @@ CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requireme
 DOCTREE_KEY_SOURCES := $(shell find book/_ext -name '*.py' 2>/dev/null | sort)
 JB_CACHE := _build/.jupyter_cache
 
-.PHONY: help venv book test lint format unit integration grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
+.PHONY: help venv book test lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -46,7 +46,7 @@ book: $(STAMP) ## execute every notebook in the toc and build the site into _bui
 	  rm -rf _build/.doctrees; echo $$ext > _build/.doctree-key; fi
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
-test: $(STAMP) lint unit integration model-tests labs-check grading notebooks-test static book-test ## run every check (what CI runs)
+test: $(STAMP) lint unit integration model-tests template labs-check grading notebooks-test static book-test ## run every check (what CI runs)
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -61,6 +61,9 @@ unit: $(STAMP) ## fast tests of the package, no servers
 
 integration: $(STAMP) ## tests against real servers on loopback
 	$(BIN)/pytest tests/integration
+
+template: $(STAMP) ## the project template: generate every option, run its tests, validate, update
+	$(BIN)/pytest tests/template
 
 labs-check: $(STAMP) ## fail when labs/ is not what solutions/ generate
 	$(BIN)/mlops-course labs generate --check

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mlops_course import __version__, services
+from mlops_course import __version__, services, template
 from mlops_course.data.collect import batch_name, ingest_batch
 from mlops_course.data.simulate import SCENARIOS, simulate_day
 from mlops_course.data.validate import validate
@@ -31,6 +31,8 @@ services_app = typer.Typer(help="Start, stop and inspect the local services.", n
 app.add_typer(services_app, name="services")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(gate_app, name="gate")
+app.command("new")(template.new_command)
+app.command("update")(template.update_command)
 console = Console()
 err = Console(stderr=True)
 

@@ -1,0 +1,1 @@
+"""The model API: FastAPI app with /predict, /health, /ready and /metrics."""

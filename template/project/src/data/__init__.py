@@ -1,0 +1,1 @@
+"""Data: the example generator, the schema, validation and the train/test split."""

@@ -1,0 +1,1 @@
+"""Models: the estimator, its metrics and how it is saved."""

@@ -1,0 +1,1 @@
+"""Pipeline steps after training: evaluation on held-out data and the quality gate."""

@@ -1,0 +1,1 @@
+"""Configuration shared by every step: parameters, paths and the MLflow settings."""

@@ -1,0 +1,1 @@
+"""Flows that run on a schedule (the scheduled workflow in .github/workflows/retrain.yml)."""

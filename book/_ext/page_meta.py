@@ -51,7 +51,7 @@ class PageMeta(SphinxDirective):
         box += nodes.title(text="At a glance")
         box += nodes.paragraph(text=f"Estimated time: {time} (reading and running the code).")
 
-        labs = self.options.get("labs", "").split()
+        labs = self.options.get("labs", "").replace(",", " ").split()
         if labs:
             box += self._labs(labs)
         return [box]

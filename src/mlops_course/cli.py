@@ -20,6 +20,7 @@ from mlops_course.data.simulate import SCENARIOS, simulate_day
 from mlops_course.data.validate import validate
 from mlops_course.gate_cli import app as gate_app
 from mlops_course.monitoring.cli import app as monitor_app
+from mlops_course.pipelines.cli import app as ct_app
 from mlops_course.settings import get_settings
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ services_app = typer.Typer(help="Start, stop and inspect the local services.", n
 app.add_typer(services_app, name="services")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(gate_app, name="gate")
+app.add_typer(ct_app, name="ct")
 app.command("new")(template.new_command)
 app.command("update")(template.update_command)
 console = Console()

@@ -29,7 +29,7 @@ def _text(path: Path) -> str:
 
 def _labs_of(page: str) -> set[str]:
     match = META.search(_text(page_source(page)))
-    return set(match["labs"].split()) if match and match["labs"] else set()
+    return set(match["labs"].replace(",", " ").split()) if match and match["labs"] else set()
 
 
 def _solutions() -> list[str]:

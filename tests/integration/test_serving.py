@@ -8,6 +8,7 @@ that must not fail a single request.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -15,6 +16,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,36 @@ def test_predictions_equal_the_in_process_model(served: TestClient, trained) -> 
     batch = served.post("/predict/batch", json={"trips": records})
     assert batch.status_code == 200, batch.text
     np.testing.assert_allclose(batch.json()["duration_min"], expected, atol=0.005)
+
+
+def _model_calls(client: TestClient) -> tuple[float, float]:
+    """``POST /predict``'s model calls so far, and the trips they predicted."""
+    text = client.get("/metrics").text
+    return _gauge(text, "mlops_api_model_call_rows_count"), _gauge(
+        text, "mlops_api_model_call_rows_sum"
+    )
+
+
+def test_concurrent_single_predictions_share_model_calls_and_stay_exact(
+    served: TestClient, trained
+) -> None:
+    """Micro-batching changes how often the model is called, never what a request gets."""
+    first, _, eval_frame = trained
+    records = _records(eval_frame.head(32))
+    expected = _expected(first, records)
+
+    async def all_at_once() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=served.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return await asyncio.gather(*(client.post("/predict", json=r) for r in records))
+
+    calls_before, rows_before = _model_calls(served)
+    responses = asyncio.run(all_at_once())
+    calls_after, rows_after = _model_calls(served)
+    assert [r.status_code for r in responses] == [200] * len(records)
+    np.testing.assert_allclose([r.json()["duration_min"] for r in responses], expected, atol=0.005)
+    assert rows_after - rows_before == len(records)
+    assert calls_after - calls_before < len(records) / 4, "concurrent requests were not batched"
 
 
 def test_missing_passengers_and_unknown_zones_are_served_with_warnings(
@@ -339,6 +371,23 @@ def test_metrics_are_exposed_per_app(served: TestClient, model_name: str, client
     # A second app in the same process has its own registry: no clash, its own counts.
     other = client_for(model_name).get("/metrics").text
     assert 'route="/predict"' not in other
+
+
+def _gauge(text: str, name: str) -> float:
+    line = next(line for line in text.splitlines() if line.startswith(name + " "))
+    return float(line.split()[1])
+
+
+def test_model_timestamps_are_those_of_the_served_version(served: TestClient) -> None:
+    """The gauges the stale-model alert reads: registry creation time and load time."""
+    version = mlflow.MlflowClient().get_model_version("it-serving-shared", "1")
+    text = served.get("/metrics").text
+    created = _gauge(text, "mlops_api_model_created_timestamp_seconds")
+    loaded = _gauge(text, "mlops_api_model_loaded_timestamp_seconds")
+    assert created == version.creation_timestamp / 1000
+    assert created <= loaded <= time.time()
+    info = served.get("/model").json()
+    assert info["created_at"] == datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds")
 
 
 def test_one_json_log_line_per_request(

@@ -36,7 +36,6 @@ DOCKERFILES = [JUPYTER_DOCKERFILE, API_DOCKERFILE]
 API_REQUIREMENTS = DOCKER_DIR / "api-requirements.txt"
 # What the API image installs besides the package's own declared dependencies (pyproject.toml):
 # the web stack that `mlops-course serve` imports.
-SERVING_ROOTS = ["fastapi", "uvicorn", "prometheus-client"]
 API_PORT = 8000
 COMPOSE_FILE = DOCKER_DIR / "docker-compose.yml"
 PROMETHEUS_CONFIG = DOCKER_DIR / "prometheus" / "prometheus.yml"
@@ -724,11 +723,11 @@ def read_pins(path: Path) -> dict[str, str]:
 
 
 def package_roots() -> list[str]:
-    """The package's declared dependencies (pip check demands them) plus the web stack."""
+    """The package's declared dependencies, web stack included (pip check demands them)."""
     pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
     block = re.search(r"^dependencies = \[(.*?)\]", pyproject, re.MULTILINE | re.DOTALL)
     assert block, "pyproject.toml has no dependencies list"
-    return re.findall(r'"([^"]+)"', block.group(1)) + SERVING_ROOTS
+    return re.findall(r'"([^"]+)"', block.group(1))
 
 
 def requirement_closure(roots: list[str]) -> set[str]:

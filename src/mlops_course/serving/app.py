@@ -5,9 +5,12 @@ notebooks can run several side by side. Design decisions worth knowing:
 
 * ``POST /predict`` (one trip, ~5 ms of model time) runs on the event loop: a hop to the
   threadpool and back costs about 0.7 ms, a sixth of the whole request, and buys no parallelism
-  (the GIL serializes the model anyway). ``POST /predict/batch`` (up to tens of ms) and
-  ``POST /admin/reload`` (seconds) are plain ``def`` endpoints and run in the threadpool, so they
-  never hold up ``/health``, ``/ready`` or single predictions.
+  (the GIL serializes the model anyway). Concurrent single predictions share one model call
+  (:mod:`mlops_course.serving.batcher`): the model's cost is per call, not per row, so under
+  load this multiplies throughput, and a lone request waits for nobody.
+* ``POST /predict/batch`` (up to tens of ms) and ``POST /admin/reload`` (seconds) are plain
+  ``def`` endpoints and run in the threadpool, so they never hold up ``/health``, ``/ready``
+  or single predictions.
 * Every bad input is a 4xx with a message, never a 500: 422 lists each invalid field, 413 means
   too many trips (or too many bytes), 415 means the body was not sent as JSON.
 * ``POST /admin/reload`` needs ``Authorization: Bearer <MLOPS_API_TOKEN>``: 401 without a token,
@@ -32,6 +35,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlops_course import __version__
+from mlops_course.serving.batcher import MicroBatcher
+from mlops_course.serving.docs import add_offline_docs
 from mlops_course.serving.frame import to_frame
 from mlops_course.serving.metrics import ApiMetrics
 from mlops_course.serving.model_holder import LoadedModel, LoadFailed, ModelHolder, NoModelVersion
@@ -165,14 +170,7 @@ def create_app(
     def on_event(outcome: str, model: LoadedModel | None) -> None:
         metrics.reloads.labels(outcome).inc()
         if outcome == "loaded" and model is not None:
-            metrics.model.info(
-                {
-                    "name": model.name,
-                    "version": model.version,
-                    "alias": model.alias,
-                    "run_id": model.run_id or "",
-                }
-            )
+            metrics.record_model(model)
 
     holder = holder or ModelHolder(
         settings.model_name,
@@ -183,6 +181,7 @@ def create_app(
     )
     holder.on_event = on_event
     max_batch = settings.max_batch
+    batcher = MicroBatcher(on_call=metrics.model_call_rows.observe)
     BatchRequest = batch_model(max_batch)
     retry_after = str(math.ceil(settings.reload_poll_seconds))
 
@@ -209,12 +208,15 @@ def create_app(
             f"`{settings.model_name}`). Part of the mlops-course, stage 2."
         ),
         lifespan=lifespan,
+        docs_url=None,  # replaced by add_offline_docs below: no CDN needed
+        redoc_url=None,
         max_body_size=max(MIN_BODY_BYTES, max_batch * BYTES_PER_TRIP),
     )
     app.state.settings = settings
     app.state.holder = holder
     app.state.metrics = metrics
     app.add_middleware(ObserveMiddleware, metrics=metrics, holder=holder)
+    add_offline_docs(app)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -265,9 +267,9 @@ def create_app(
     )
     async def predict(trip: Trip) -> Prediction:
         """Predict the duration of one trip."""
-        # async on purpose: see the module docstring (a threadpool hop would cost ~0.7 ms).
+        # async on purpose, and batched with concurrent requests: see the module docstring.
         model = served_model()  # read once: a reload during this request does not affect it
-        value = float(model.predict(to_frame([trip]))[0])
+        value = await batcher.predict(model, trip)
         metrics.predictions.observe(value)
         return Prediction(
             duration_min=round(value, 2),

@@ -50,6 +50,7 @@ class LoadedModel:
     run_id: str | None
     signature: dict[str, Any] | None
     known_categories: dict[str, frozenset[str]]
+    created_at: datetime | None = None  # when the version was registered; None if unknown
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -62,6 +63,7 @@ class LoadedModel:
             version=self.version,
             alias=self.alias,
             run_id=self.run_id,
+            created_at=self.created_at.isoformat(timespec="seconds") if self.created_at else None,
             loaded_at=self.loaded_at.isoformat(timespec="seconds"),
             signature=self.signature,
             known_categories={k: sorted(v) for k, v in self.known_categories.items()},
@@ -116,6 +118,12 @@ def _signature(meta: Any) -> dict[str, Any] | None:
     return {k: json.loads(v) if isinstance(v, str) else v for k, v in raw.items()}
 
 
+def _created_at(version: ModelVersion) -> datetime | None:
+    """The registry's creation time of ``version`` (MLflow stores milliseconds since 1970)."""
+    millis = version.creation_timestamp
+    return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
+
+
 def load_version(name: str, version: ModelVersion, alias: str) -> LoadedModel:
     """Download, deserialize and warm up exactly ``version`` (not whatever the alias says now).
 
@@ -143,6 +151,7 @@ def load_version(name: str, version: ModelVersion, alias: str) -> LoadedModel:
         run_id=version.run_id,
         signature=_signature(meta),
         known_categories=_known_categories(pipeline),
+        created_at=_created_at(version),
     )
     # Warm-up: the first predict of a fresh pipeline is slower, and a model that cannot predict
     # must fail here, before it is swapped in, not on a client's request.

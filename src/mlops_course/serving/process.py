@@ -59,3 +59,52 @@ def start_api(
         detach=detach,
         env={"MLOPS_API_TOKEN": token} if token else None,
     )
+
+
+def start_mlflow_serve(
+    model_uri: str,
+    workdir: Path | None = None,
+    tracking_uri: str | None = None,
+    *,
+    port: int | None = None,
+    timeout: float = 180.0,
+) -> services.Service:
+    """``mlflow models serve --env-manager local`` for ``model_uri``: MLflow's own model server.
+
+    The course compares its API with it (notebooks and ``benchmarks/serving.py``). One worker,
+    MLflow's default; the model is loaded with the course's opt-in to deserialize it (see
+    :func:`mlops_course.registry.trusted_model_loading`). The log is ``<workdir>/mlflow-serve.log``.
+    """
+    settings = get_settings()
+    workdir = Path(settings.workdir if workdir is None else workdir).resolve()
+    host = settings.host
+    port = port or services.free_port(host)
+    mlflow = Path(sys.executable).with_name("mlflow")
+    command = [
+        *([str(mlflow)] if mlflow.exists() else [sys.executable, "-m", "mlflow"]),
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    env = {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+    if tracking_uri or settings.tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = str(tracking_uri or settings.tracking_uri)
+    return services.start(
+        "mlflow-serve",
+        command,
+        port,
+        host=host,
+        health_path="/ping",
+        workdir=workdir,
+        timeout=timeout,
+        env=env,
+    )

@@ -258,6 +258,9 @@ class ModelInfo(ModelRef):
     """The served model in full: what ``GET /model`` returns."""
 
     run_id: str | None = Field(description="The MLflow run that trained it.")
+    created_at: str | None = Field(
+        None, description="When this version was registered (UTC, ISO 8601)."
+    )
     loaded_at: str = Field(description="When this process loaded it (UTC, ISO 8601).")
     signature: dict[str, Any] | None = Field(
         description="The MLflow model signature: input columns and types, output."

@@ -34,26 +34,12 @@ from tests.static.promql import (
 )
 
 MODEL_NAME = "it-prometheus-scrape"
-# Exported once the coordinator wires mlops_course.monitoring.gauges (DriftGauges) into the API's
-# metrics registry. Remove this set, and the xfail marker below, when that is done.
-AWAITING_DRIFT_GAUGES = {
-    "mlops_drift_share",
-    "mlops_drift_detected",
-    "mlops_feature_drift_score",
-    "mlops_feature_drifted",
-    "mlops_drift_window_rows",
-    "mlops_data_null_share",
-}
 # Suffixes of the series behind a metric family, by type (the text format's rules).
 SERIES_SUFFIXES = {
     "counter": ("_total",),
     "histogram": ("_bucket", "_sum", "_count"),
     "info": ("_info",),
 }
-
-
-class NotYetExported(AssertionError):
-    """Only metrics that are known to be on their way are missing."""
 
 
 @dataclass
@@ -214,12 +200,6 @@ def _exported_names(api: services.Service) -> set[str]:
     return names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NotYetExported,
-    reason="the drift gauges are exported once the coordinator wires monitoring.gauges into the "
-    "API; then this test passes, and AWAITING_DRIFT_GAUGES and this marker go",
-)
 def test_every_metric_an_alert_or_a_dashboard_reads_is_exported(stack: Stack) -> None:
     referenced: dict[str, set[str]] = {}
     for where, expr in {**alert_expressions(), **dashboard_expressions()}.items():
@@ -227,13 +207,6 @@ def test_every_metric_an_alert_or_a_dashboard_reads_is_exported(stack: Stack) ->
             referenced.setdefault(name, set()).add(where)
     exported = _exported_names(stack.api)
     assert "mlops_api_requests_total" in exported and "mlops_api_model_info" in exported
-    assert set(referenced) >= AWAITING_DRIFT_GAUGES, "a name awaits wiring that nothing reads"
+    assert {"mlops_drift_detected", "mlops_api_model_created_timestamp_seconds"} <= set(referenced)
     missing = {name: sorted(where) for name, where in referenced.items() if name not in exported}
-    unexpected = {
-        name: where for name, where in missing.items() if name not in AWAITING_DRIFT_GAUGES
-    }
-    assert not unexpected, (
-        f"read by alerts or dashboards, but not exported by the API: {unexpected}"
-    )
-    if missing:
-        raise NotYetExported(f"not exported yet: {sorted(missing)}")
+    assert not missing, f"read by alerts or dashboards, but not exported by the API: {missing}"

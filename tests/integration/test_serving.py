@@ -402,6 +402,54 @@ def test_one_json_log_line_per_request(
     assert line["model_version"] == "1" and line["latency_ms"] > 0
 
 
+def test_request_ids_join_a_response_to_its_log_line(
+    served: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="mlops_course.serving.access"):
+        given = served.post("/predict", json=EXAMPLE_TRIP, headers={"X-Request-ID": "trip-42.a"})
+        fresh = served.post("/predict", json=EXAMPLE_TRIP)
+        forged = served.post("/predict", json=EXAMPLE_TRIP, headers={"X-Request-ID": 'x" y\n'})
+    logged = [
+        json.loads(JsonFormatter().format(r))["request_id"]
+        for r in caplog.records
+        if r.name == "mlops_course.serving.access"
+    ]
+    assert given.headers["x-request-id"] == "trip-42.a"
+    assert len(fresh.headers["x-request-id"]) == 32
+    assert forged.headers["x-request-id"] not in {'x" y\n', fresh.headers["x-request-id"]}
+    assert logged == [r.headers["x-request-id"] for r in (given, fresh, forged)]
+
+
+def _drift_gauges(client: TestClient) -> dict[str, float]:
+    text = client.get("/metrics").text
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith(("mlops_drift", "mlops_feature_drifted"))
+    }
+
+
+def test_drift_gauges_describe_the_served_traffic(trained, model_name: str, client_for) -> None:
+    """The gauges the drift alert reads: quiet on ordinary days, raised by the new zone."""
+    first, _, _ = trained
+    _promote(first, model_name)
+    quiet = client_for(model_name)
+    assert _drift_gauges(quiet).get("mlops_drift_window_rows", 0) == 0  # nothing served yet
+    for day in (4, 5):
+        records = _records(simulate_days([day], n=400))
+        assert quiet.post("/predict/batch", json={"trips": records}).status_code == 200
+    gauges = _drift_gauges(quiet)
+    assert gauges["mlops_drift_window_rows"] == 800
+    assert gauges["mlops_drift_detected"] == 0, gauges
+
+    shifted = client_for(model_name)
+    records = _records(simulate_days([40, 41], n=400, scenario="covariate_shift"))
+    assert shifted.post("/predict/batch", json={"trips": records}).status_code == 200
+    gauges = _drift_gauges(shifted)
+    assert gauges["mlops_drift_detected"] == 1, gauges
+    assert gauges['mlops_feature_drifted{feature="pickup_zone"}'] == 1, gauges
+
+
 # --- schemathesis: generated requests from the OpenAPI spec -----------------------------------
 
 

@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import pandas as pd
 from prometheus_client import CollectorRegistry
 
@@ -32,6 +33,9 @@ class DriftMonitor:
     whole cycles of the traffic's rhythm: a morning alone has a different hour mix than the
     whole-day reference, and its ``pickup_hour`` would "drift". ``detect`` is the function that
     builds the report; the default applies the course's per-column settings for trips.
+
+    Pass ``registry`` to register the gauges here, or ``gauges`` to update ones that already
+    exist (a service that replaces its monitor when the model changes keeps one set of gauges).
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class DriftMonitor:
         reference: pd.DataFrame,
         *,
         registry: CollectorRegistry | None = None,
+        gauges: DriftGauges | None = None,
         max_rows: int = MAX_ROWS,
         min_rows: int = MIN_ROWS,
         detect: Callable[[pd.DataFrame, pd.DataFrame], DriftReport] = detect_trip_drift,
@@ -53,8 +58,13 @@ class DriftMonitor:
         self.reference = reference
         self.max_rows, self.min_rows = max_rows, min_rows
         self.detect = detect
-        self.gauges = DriftGauges(registry) if registry is not None else None
-        self._frames: deque[pd.DataFrame] = deque()
+        if registry is not None and gauges is not None:
+            raise ValueError("pass registry (new gauges) or gauges (existing ones), not both")
+        self.gauges = DriftGauges(registry) if registry is not None else gauges
+        # Served rows as they came: (model inputs, predictions or None). Selecting the columns
+        # and attaching the predictions waits until a check needs the window, so a request
+        # pays only for an append.
+        self._frames: deque[tuple[pd.DataFrame, np.ndarray | None]] = deque()
         self._rows = 0
         self._lock = threading.Lock()
 
@@ -64,22 +74,23 @@ class DriftMonitor:
         with self._lock:
             return self._rows
 
-    def observe(self, frame: pd.DataFrame) -> None:
-        """Add served rows (the model inputs with a ``prediction`` column) to the window."""
-        missing = [c for c in self.columns if c not in frame.columns]
+    def observe(self, frame: pd.DataFrame, predictions: np.ndarray | None = None) -> None:
+        """Add served rows to the window: the model inputs, with the predictions either as a
+        ``prediction`` column of ``frame`` or given separately (no copy on the request path)."""
+        needed = [c for c in self.columns if not (c == "prediction" and predictions is not None)]
+        missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise KeyError(
                 f"served rows lack the monitored columns {missing}; pass the model inputs with "
-                "the predictions as column 'prediction'"
+                "the predictions as column 'prediction' (or as predictions=)"
             )
         if frame.empty:
             return
-        rows = frame[self.columns].tail(self.max_rows)
         with self._lock:
-            self._frames.append(rows)
-            self._rows += len(rows)
-            while self._rows - len(self._frames[0]) >= self.max_rows:
-                self._rows -= len(self._frames.popleft())
+            self._frames.append((frame, predictions))
+            self._rows += len(frame)
+            while self._rows - len(self._frames[0][0]) >= self.max_rows:
+                self._rows -= len(self._frames.popleft()[0])
 
     def window(self) -> pd.DataFrame:
         """A copy of the last ``max_rows`` served rows, oldest first."""
@@ -87,7 +98,12 @@ class DriftMonitor:
             frames = list(self._frames)
         if not frames:
             return pd.DataFrame(columns=self.columns)
-        return pd.concat(frames, ignore_index=True).tail(self.max_rows).reset_index(drop=True)
+        parts = [
+            frame.assign(prediction=predictions) if predictions is not None else frame
+            for frame, predictions in frames
+        ]
+        window = pd.concat([part[self.columns] for part in parts], ignore_index=True)
+        return window.tail(self.max_rows).reset_index(drop=True)
 
     def evaluate(self) -> DriftReport | None:
         """Check the window against the reference and update the gauges.

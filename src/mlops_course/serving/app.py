@@ -21,7 +21,9 @@ notebooks can run several side by side. Design decisions worth knowing:
 import json
 import logging
 import math
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from hmac import compare_digest
@@ -37,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mlops_course import __version__
 from mlops_course.serving.batcher import MicroBatcher
 from mlops_course.serving.docs import add_offline_docs
+from mlops_course.serving.drift import ServedDrift
 from mlops_course.serving.frame import to_frame
 from mlops_course.serving.metrics import ApiMetrics
 from mlops_course.serving.model_holder import LoadedModel, LoadFailed, ModelHolder, NoModelVersion
@@ -93,11 +96,15 @@ class ObserveMiddleware:
             return
         start = time.perf_counter()
         status = 500  # what the client gets if the app raises before responding
+        request_id = _request_id(scope)
 
         async def send_and_record(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         self.metrics.in_flight.inc()
@@ -120,8 +127,28 @@ class ObserveMiddleware:
                     "status": status,
                     "latency_ms": round(elapsed * 1000, 3),
                     "model_version": model.version if model else None,
+                    "request_id": request_id,
                 },
             )
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` when it is a sane token, else a new one.
+
+    Echoed in the response and written in the access log, it joins a client's record of a
+    prediction with the service's log line (and with the logs of other services that pass it on).
+    Anything else a client sends there is replaced, so a log line cannot be forged or bloated.
+    """
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
 
 
 async def require_json(request: Request) -> None:
@@ -181,7 +208,8 @@ def create_app(
     )
     holder.on_event = on_event
     max_batch = settings.max_batch
-    batcher = MicroBatcher(on_call=metrics.model_call_rows.observe)
+    drift = ServedDrift(metrics.registry)
+    batcher = MicroBatcher(on_call=metrics.model_call_rows.observe, on_predicted=drift.observe)
     BatchRequest = batch_model(max_batch)
     retry_after = str(math.ceil(settings.reload_poll_seconds))
 
@@ -288,7 +316,9 @@ def create_app(
     def predict_batch(batch: BatchRequest) -> BatchPrediction:  # type: ignore[valid-type]
         model = served_model()
         trips = batch.trips  # type: ignore[attr-defined]
-        values = model.predict(to_frame(trips))
+        frame = to_frame(trips)
+        values = model.predict(frame)
+        drift.observe(model, frame, values)
         for value in values:
             metrics.predictions.observe(float(value))
         return BatchPrediction(
@@ -333,7 +363,8 @@ def create_app(
         tags=["operations"],
     )
     async def prometheus_metrics() -> Response:
-        """Prometheus metrics of this process."""
+        """Prometheus metrics of this process, with the drift of the recently served trips."""
+        await run_in_threadpool(drift.evaluate)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 

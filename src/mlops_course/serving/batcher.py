@@ -23,6 +23,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from mlops_course.serving.frame import to_frame
 from mlops_course.serving.model_holder import LoadedModel
 from mlops_course.serving.schema import Trip
@@ -41,9 +44,14 @@ class _Waiting:
 class MicroBatcher:
     """Collects the trips of concurrent ``/predict`` requests into one model call per loop turn."""
 
-    def __init__(self, on_call: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_call: Callable[[int], None] | None = None,
+        on_predicted: Callable[[LoadedModel, pd.DataFrame, np.ndarray], None] | None = None,
+    ) -> None:
         self._waiting: list[_Waiting] = []
         self._on_call = on_call or (lambda rows: None)
+        self._on_predicted = on_predicted or (lambda model, frame, values: None)
 
     async def predict(self, model: LoadedModel, trip: Trip) -> float:
         """The duration of ``trip`` predicted by ``model``, together with its neighbours."""
@@ -65,13 +73,16 @@ class MicroBatcher:
 
     def _predict(self, items: list[_Waiting]) -> None:
         self._on_call(len(items))
+        model = items[0].model
         try:
-            values = items[0].model.predict(to_frame([item.trip for item in items]))
+            frame = to_frame([item.trip for item in items])
+            values = model.predict(frame)
         except Exception as error:  # each request fails as it would have on its own
             for item in items:
                 if not item.future.done():
                     item.future.set_exception(error)
             return
+        self._on_predicted(model, frame, values)
         for item, value in zip(items, values, strict=True):
             if not item.future.done():  # a client that hung up cancelled its future
                 item.future.set_result(float(value))

@@ -52,6 +52,9 @@ class LoadedModel:
     known_categories: dict[str, frozenset[str]]
     created_at: datetime | None = None  # when the version was registered; None if unknown
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The training sample logged with the run (mlops_course.monitoring.reference): what drift is
+    # measured against. None for a model logged without one; the service then skips drift.
+    reference: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def ref(self) -> ModelRef:
@@ -124,6 +127,19 @@ def _created_at(version: ModelVersion) -> datetime | None:
     return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
 
 
+def _reference(run_id: str | None) -> pd.DataFrame | None:
+    """The run's training reference, or None (and a warning) when the run has none."""
+    from mlops_course.monitoring.reference import load_reference
+
+    if run_id is None:
+        return None
+    try:
+        return load_reference(run_id=run_id)
+    except LookupError as error:
+        log.warning("no drift reference for this model", extra={"reason": str(error)})
+        return None
+
+
 def load_version(name: str, version: ModelVersion, alias: str) -> LoadedModel:
     """Download, deserialize and warm up exactly ``version`` (not whatever the alias says now).
 
@@ -152,6 +168,7 @@ def load_version(name: str, version: ModelVersion, alias: str) -> LoadedModel:
         signature=_signature(meta),
         known_categories=_known_categories(pipeline),
         created_at=_created_at(version),
+        reference=_reference(version.run_id),
     )
     # Warm-up: the first predict of a fresh pipeline is slower, and a model that cannot predict
     # must fail here, before it is swapped in, not on a client's request.

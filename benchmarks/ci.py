@@ -10,8 +10,6 @@ Run from the repository root: ``python benchmarks/ci.py`` (takes as long as ``ma
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -19,6 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from machine import machine
 from rich.console import Console
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,16 +33,6 @@ TARGETS = [
     "static",
     "book-test",
 ]
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name, so results from different machines are not compared blindly."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> int:
@@ -67,7 +56,7 @@ def main() -> int:
         total += seconds
     results["seconds_make_test"] = round(total, 1)
     results["budget_seconds"] = 1200
-    results["machine"] = {"cores": os.cpu_count(), "cpu_model": cpu_model()}
+    results["machine"] = machine()
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from machine import machine
 
 from mlops_course.monitoring import detect_drift
 
@@ -143,16 +144,6 @@ def _word(feature: dict) -> str:
     return "drift" if feature["drifted"] else "no drift"
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     reference, current = make_data()
     ours_seconds, ours = time_ours(reference, current)
@@ -179,7 +170,7 @@ def main() -> None:
         "decisions": {
             name: f"{_word(d['ours'])} / {_word(d['evidently'])}" for name, d in decisions.items()
         },
-        "machine": {"cores": os.cpu_count(), "cpu_model": cpu_model()},
+        "machine": machine(),
         "versions": {
             "python": platform.python_version(),
             "mlops_course": version("mlops-course"),

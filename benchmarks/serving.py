@@ -45,6 +45,7 @@ import httpx
 import numpy as np
 import pandas as pd
 from fastapi import FastAPI
+from machine import machine
 from tqdm import tqdm
 
 from mlops_course import registry, services
@@ -67,16 +68,6 @@ TARGET_THROUGHPUT_RATIO = 3.0
 BATCH_ROWS = 1000
 BLOCK = 50  # single-trip requests per turn in the latency measurement
 HEADERS = {"content-type": "application/json"}
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name, so results from different machines are not compared blindly."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def package_versions() -> dict[str, str]:
@@ -485,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests_per_phase": args.requests * args.rounds,
         "batch_rows": BATCH_ROWS,
         "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "machine": {"cores": os.cpu_count(), "cpu_model": cpu_model()},
+        "machine": machine(),
         "versions": package_versions(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "ci.json"
 
 
-def test_targets() -> list[str]:
+def make_test_targets() -> list[str]:
     """The prerequisites of ``make test``, in the Makefile's order (read, so they cannot drift)."""
     for line in (REPO / "Makefile").read_text().splitlines():
         if line.startswith("test:"):
@@ -40,7 +40,7 @@ def main() -> int:
     (REPO / "_build" / ".cache-key").unlink(missing_ok=True)
     results: dict[str, object] = {}
     total = 0.0
-    for target in test_targets():
+    for target in make_test_targets():
         with console.status(f"make {target}"):
             start = time.perf_counter()
             done = subprocess.run(["make", target], cwd=REPO, capture_output=True, text=True)

@@ -19,6 +19,16 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
 DOCTREE_KEY_SOURCES := $(shell find book/_ext -name '*.py' 2>/dev/null | sort)
 JB_CACHE := _build/.jupyter_cache
+define CLEAR_STALE_BUILD
+@mkdir -p _build
+@key=$$(cat $(CACHE_KEY_SOURCES) | sha256sum | cut -c1-16); \
+if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
+  echo "package or pins changed: clearing the notebook cache"; rm -rf $(JB_CACHE) _build/.doctrees; \
+  echo $$key > _build/.cache-key; fi; \
+ext=$$(cat $(DOCTREE_KEY_SOURCES) | sha256sum | cut -c1-16); \
+if [ "$$(cat _build/.doctree-key 2>/dev/null)" != "$$ext" ]; then \
+  rm -rf _build/.doctrees; echo $$ext > _build/.doctree-key; fi
+endef
 
 .PHONY: help venv book book-stored test lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
 
@@ -36,14 +46,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP) ## create .venv from the pinned requirements and install the course package
 
 book: $(STAMP) ## execute every notebook in the toc and build the site into _build/html
-	@mkdir -p _build
-	@key=$$(cat $(CACHE_KEY_SOURCES) | sha256sum | cut -c1-16); \
-	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
-	  echo "package or pins changed: clearing the notebook cache"; rm -rf $(JB_CACHE) _build/.doctrees; \
-	  echo $$key > _build/.cache-key; fi; \
-	ext=$$(cat $(DOCTREE_KEY_SOURCES) | sha256sum | cut -c1-16); \
-	if [ "$$(cat _build/.doctree-key 2>/dev/null)" != "$$ext" ]; then \
-	  rm -rf _build/.doctrees; echo $$ext > _build/.doctree-key; fi
+	$(CLEAR_STALE_BUILD)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 test: $(STAMP) lint unit integration model-tests template labs-check grading notebooks-test static book-test ## run every check (what CI runs)
@@ -82,7 +85,7 @@ static: $(STAMP) ## schema checks of docker/ and .github/
 # stored outputs, so its book build renders those stored outputs instead of executing all of the
 # notebooks a second time (about 4 minutes of a 2-core CI run). `make book` still executes, cached.
 book-stored: $(STAMP) ## build the site from the notebooks' stored outputs (no execution)
-	@mkdir -p _build
+	$(CLEAR_STALE_BUILD)
 	@sed 's/^  execute_notebooks: cache$$/  execute_notebooks: "off"/' _config.yml > .book-stored.yml
 	@grep -q 'execute_notebooks: "off"' .book-stored.yml || { echo "_config.yml: execute_notebooks not found"; exit 1; }
 	$(BIN)/jupyter-book build . --config .book-stored.yml --warningiserror --nitpick --keep-going; \

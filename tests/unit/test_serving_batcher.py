@@ -6,10 +6,13 @@ A fake pipeline records each call, so the tests see exactly how requests were gr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
+from prometheus_client import CollectorRegistry
 
 from mlops_course.serving.batcher import MAX_ROWS, MicroBatcher
 from mlops_course.serving.model_holder import LoadedModel
@@ -105,3 +108,16 @@ def test_a_failing_model_fails_every_request_of_its_call() -> None:
     assert all(isinstance(r, ValueError) for r in results), results
     with pytest.raises(ValueError, match="broken"):
         asyncio.run(batcher.predict(model, _trip(1.0)))
+
+
+def test_a_failing_drift_observer_never_raises(caplog: pytest.LogCaptureFixture) -> None:
+    """Monitoring runs after the model answered: its failure is logged, the request succeeds."""
+    from mlops_course.serving.drift import ServedDrift
+
+    drift = ServedDrift(CollectorRegistry())
+    model = dataclasses.replace(
+        _model(RecordingPipeline()), reference=pd.DataFrame({"unrelated": [1.0]})
+    )
+    with caplog.at_level(logging.ERROR, logger="mlops_course.serving"):
+        drift.observe(model, pd.DataFrame({"distance_km": [1.0]}), np.array([3.0]))
+    assert "drift monitoring" in caplog.text

@@ -43,10 +43,17 @@ class ServedDrift:
             return self._monitor
 
     def observe(self, model: LoadedModel, frame: pd.DataFrame, predictions: np.ndarray) -> None:
-        """Remember one model call's rows; cheap (an append), it runs on the request path."""
-        monitor = self._monitor_for(model)
-        if monitor is not None:
-            monitor.observe(frame, predictions)
+        """Remember one model call's rows; cheap (an append), it runs on the request path.
+
+        Never raises: monitoring must not fail (or, in the micro-batcher, stall) a prediction
+        that has already been made. A reference the rows do not fit is logged instead.
+        """
+        try:
+            monitor = self._monitor_for(model)
+            if monitor is not None:
+                monitor.observe(frame, predictions)
+        except Exception:
+            log.exception("could not record served rows for drift monitoring")
 
     def evaluate(self) -> None:
         """Check the window and update the gauges; a failed check must not fail the scrape."""

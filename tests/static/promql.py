@@ -91,7 +91,9 @@ def dashboard_expressions() -> dict[str, str]:
     }
 
 
-def promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def promtool(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run promtool; a missing binary fails the test with the install command."""
     binary = shutil.which("promtool")
     if binary is None:
@@ -101,7 +103,7 @@ def promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
             pytrace=False,
         )
     return subprocess.run(
-        [binary, *args], capture_output=True, text=True, timeout=120, check=False, cwd=cwd
+        [binary, *args], capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
     )
 
 

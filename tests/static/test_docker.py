@@ -26,6 +26,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.static.promql import promtool
+
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -844,26 +846,9 @@ def test_hiding_a_needed_package_fails_the_import() -> None:
 # --- the Prometheus config -----------------------------------------------------------------------
 
 
-def run_promtool(config: Path) -> subprocess.CompletedProcess[str]:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail(
-            "promtool is not installed: install prometheus: sudo apt-get install prometheus "
-            "(CI installs it; it also provides the embedded Prometheus server)",
-            pytrace=False,
-        )
-    return subprocess.run(
-        [promtool, "check", "config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_prometheus_config_passes_promtool() -> None:
     """Prometheus refuses to start on an invalid config; promtool says so without starting it."""
-    result = run_promtool(PROMETHEUS_CONFIG)
+    result = promtool("check", "config", str(PROMETHEUS_CONFIG), timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -873,7 +858,7 @@ def test_promtool_rejects_a_broken_config(tmp_path: Path) -> None:
     config["scrape_configs"].append(copy.deepcopy(config["scrape_configs"][0]))
     broken = tmp_path / "prometheus.yml"
     broken.write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = run_promtool(broken)
+    result = promtool("check", "config", str(broken), timeout=60)
     assert result.returncode != 0
     assert re.search(r"multiple scrape configs|duplicate", result.stdout + result.stderr)
 

@@ -3,6 +3,11 @@
 The course promises to run offline. In-process code that tries to connect anywhere but
 127.0.0.1 / ::1 / a Unix socket fails the test at once with a message naming the address, instead
 of hanging on a timeout or passing on a machine that happens to be online.
+
+``make test`` runs every test file and notebook in one pytest session spread over pytest-xdist
+workers with ``--dist loadfile``: each file is one unit of work (the cells of a notebook must run
+in order in one kernel, and a module's fixtures are built once), except in the files of
+``SPLIT_BY_PARAMETER`` where each parameter is one (a lab of tests/grading).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 _LOOPBACK = ("127.", "::1", "localhost")
 _real_connect = socket.socket.connect
@@ -33,6 +39,28 @@ def _guarded_connect(self: socket.socket, address: object) -> None:
 def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     _check(address)
     return _real_connect_ex(self, address)
+
+
+# Test files whose parametrized tests are split by parameter under ``--dist loadfile``: one lab's
+# runs are slow and cached for the tests of that lab, so a lab, not the whole file, is the unit.
+SPLIT_BY_PARAMETER = ("tests/grading/test_course_labs.py",)
+
+
+class _FileOrParameterScheduling(LoadFileScheduling):
+    """``--dist loadfile``, except that the files of ``SPLIT_BY_PARAMETER`` split by parameter."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        if path in SPLIT_BY_PARAMETER and nodeid.endswith("]") and "[" in nodeid:
+            return f"{path}[{nodeid.rsplit('[', 1)[1]}"
+        return path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Our scheduler for ``--dist loadfile`` (what ``make test`` uses); xdist's for the others."""
+    if config.getvalue("dist") == "loadfile":
+        return _FileOrParameterScheduling(config, log)
+    return None
 
 
 @pytest.fixture(autouse=True)

@@ -2,18 +2,31 @@
 
 This is the proof that no graded check is vacuous: a check that passes on an untouched lab, or
 fails on the instructor's solution, fails CI.
+
+Each lab is executed three times, and every run proves all it can (a kernel run costs seconds; the
+same notebook is never executed twice for the same proof):
+
+- the solution, graded with its small ``ci_parameters`` injected as papermill would: it scores
+  100% *and* honours the CI parameters from a scratch folder of its own;
+- the generated (untouched) lab at its default parameters: it scores 0 *and* its setup cells run,
+  the first failure being the first exercise's stub;
+- the lab with only its first exercise solved: it scores in between.
+
+The runs are cached per lab; under ``make test``'s pytest-xdist workers each lab is one unit of
+work (tests/conftest.py), so the tests of a lab run in the process that holds its cached runs
+while the labs spread over the workers.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 
 import nbformat
-import papermill
 import pytest
 
-from mlops_course.grading.grade import grade_submission
+from mlops_course.grading.grade import GradeResult, grade_submission
 from mlops_course.grading.labs import BEGIN, is_hidden, make_student_version, strip_solution
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +36,26 @@ SOLUTION_FILES = sorted(
     p for p in SOLUTIONS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
 )
 IDS = [str(p.relative_to(SOLUTIONS)) for p in SOLUTION_FILES]
+TIMEOUT = 300
+
+
+def _ci_parameters(solution_path: Path) -> dict[str, object]:
+    notebook = nbformat.read(solution_path, as_version=4)
+    return notebook.metadata["mlops_course"].get("ci_parameters", {})
+
+
+@functools.cache
+def graded_solution(solution_path: Path) -> GradeResult:
+    """The solution, graded with its CI parameters injected (the papermill run of CI)."""
+    return grade_submission(
+        solution_path, SOLUTIONS, timeout=TIMEOUT, parameters=_ci_parameters(solution_path)
+    )
+
+
+@functools.cache
+def graded_lab(solution_path: Path) -> GradeResult:
+    """The generated lab, untouched, at its default parameters: what a learner starts from."""
+    return grade_submission(LABS / solution_path.relative_to(SOLUTIONS), SOLUTIONS, timeout=TIMEOUT)
 
 
 def _partially_solved(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -46,7 +79,7 @@ def test_there_is_at_least_one_lab() -> None:
 
 @pytest.mark.parametrize("solution_path", SOLUTION_FILES, ids=IDS)
 def test_solution_scores_100_percent(solution_path: Path) -> None:
-    result = grade_submission(solution_path, SOLUTIONS, timeout=300)
+    result = graded_solution(solution_path)
     failed = [(c.check, c.message) for c in result.checks if not c.passed]
     assert result.error is None and not failed, failed
     assert result.percent == 100.0
@@ -54,8 +87,7 @@ def test_solution_scores_100_percent(solution_path: Path) -> None:
 
 @pytest.mark.parametrize("solution_path", SOLUTION_FILES, ids=IDS)
 def test_generated_lab_scores_zero(solution_path: Path) -> None:
-    lab = LABS / solution_path.relative_to(SOLUTIONS)
-    result = grade_submission(lab, SOLUTIONS, timeout=300)
+    result = graded_lab(solution_path)
     passed = [c.check for c in result.checks if c.passed]
     assert result.error is None
     assert not passed, f"these checks pass on an untouched lab, so they test nothing: {passed}"
@@ -66,53 +98,35 @@ def test_partially_solved_lab_scores_in_between(solution_path: Path, tmp_path: P
     partial = _partially_solved(nbformat.read(solution_path, as_version=4))
     path = tmp_path / solution_path.name
     nbformat.write(partial, path)
-    result = grade_submission(path, SOLUTIONS, timeout=300)
+    result = grade_submission(path, SOLUTIONS, timeout=TIMEOUT)
     assert 0 < result.score < result.max_score, [(c.check, c.passed) for c in result.checks]
 
 
 @pytest.mark.parametrize("solution_path", SOLUTION_FILES, ids=IDS)
-def test_lab_setup_runs_until_the_first_exercise(solution_path: Path, tmp_path: Path) -> None:
-    """Under papermill a lab stops at the first stub, never earlier: its setup cells work."""
-    lab = LABS / solution_path.relative_to(SOLUTIONS)
-    notebook = nbformat.read(solution_path, as_version=4)
-    parameters = notebook.metadata["mlops_course"].get("ci_parameters", {})
-    with pytest.raises(papermill.PapermillExecutionError) as failure:
-        papermill.execute_notebook(
-            str(lab),
-            str(tmp_path / "lab.ipynb"),
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str(tmp_path),
-            progress_bar=False,
-        )
-    assert failure.value.ename in {"NotImplementedError", "NameError"}
-    executed = nbformat.read(tmp_path / "lab.ipynb", as_version=4)
+def test_lab_setup_runs_until_the_first_exercise(solution_path: Path) -> None:
+    """An untouched lab stops at its first stub, never earlier: its setup cells work."""
+    result = graded_lab(solution_path)
+    order = [cell.get("id") for cell in nbformat.read(solution_path, as_version=4).cells]
+    lab = nbformat.read(LABS / solution_path.relative_to(SOLUTIONS), as_version=4)
     first_stub = next(
-        i
-        for i, c in enumerate(executed.cells)
-        if c.cell_type == "code" and "raise NotImplementedError()" in c.source
+        cell.id
+        for cell in lab.cells
+        if cell.cell_type == "code" and "raise NotImplementedError()" in cell.source
     )
-    errors = [
-        i
-        for i, c in enumerate(executed.cells)
-        if any(o.get("output_type") == "error" for o in c.get("outputs", []))
-    ]
-    assert errors and errors[0] >= first_stub
+    assert result.failures, "an untouched lab ran without a single failing cell"
+    first_failure = min(result.failures, key=order.index)
+    assert order.index(first_failure) >= order.index(first_stub), (
+        f"cell {first_failure!r} fails before the first exercise ({first_stub!r}): "
+        f"{result.failures[first_failure]}"
+    )
+    assert result.failures[first_failure].startswith(("NotImplementedError", "NameError"))
 
 
 @pytest.mark.parametrize("solution_path", SOLUTION_FILES, ids=IDS)
-def test_solution_runs_small_under_papermill(solution_path: Path, tmp_path: Path) -> None:
+def test_solution_runs_small_under_ci_parameters(solution_path: Path) -> None:
     """CI runs every solution with its small ci_parameters, from a folder of its own."""
-    notebook = nbformat.read(solution_path, as_version=4)
-    parameters = notebook.metadata["mlops_course"].get("ci_parameters", {})
-    papermill.execute_notebook(
-        str(solution_path),
-        str(tmp_path / "solution.ipynb"),
-        parameters=parameters,
-        kernel_name="python3",
-        cwd=str(tmp_path),
-        progress_bar=False,
-    )
+    result = graded_solution(solution_path)
+    assert result.error is None and not result.failures, result.failures
 
 
 def test_generated_lab_matches_its_solution() -> None:

@@ -35,8 +35,9 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
 
-from mlops_course.grading.labs import is_graded, is_hidden, lab_id
+from mlops_course.grading.labs import is_graded, is_hidden, lab_id, tags
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -62,6 +63,9 @@ class GradeResult:
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    # Every cell that failed or did not run (cell id -> message, in notebook order), checks or not:
+    # it shows *where* an untouched lab first stops, so one run proves its setup cells work.
+    failures: dict[str, str] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -152,6 +156,24 @@ def merge_checks(submission: NotebookNode, solution: NotebookNode) -> NotebookNo
         previous = cell.get("id")
     merged.cells = cells
     return merged
+
+
+def inject_parameters(notebook: NotebookNode, parameters: dict[str, object]) -> NotebookNode:
+    """A copy of ``notebook`` with ``parameters`` set in a cell right after its parameters cell.
+
+    This is what papermill does (same tag, ``injected-parameters``), so grading a lab with its
+    small CI parameters proves in the same run that the lab honours them. Values are written with
+    ``repr``, so only Python literals (numbers, strings, lists, dicts) are allowed.
+    """
+    injected = copy.deepcopy(notebook)
+    if not parameters:
+        return injected
+    lines = ["# Parameters injected by the grader"]
+    lines += [f"{name} = {value!r}" for name, value in parameters.items()]
+    cell = new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
+    tagged = [i for i, c in enumerate(injected.cells) if "parameters" in tags(c)]
+    injected.cells.insert(tagged[0] + 1 if tagged else 0, cell)
+    return injected
 
 
 def _error_message(cell: NotebookNode) -> str | None:
@@ -291,8 +313,13 @@ def grade_submission(
     timeout: float = 120.0,
     expected_lab: str | None = None,
     kernel_name: str = "python3",
+    parameters: dict[str, object] | None = None,
 ) -> GradeResult:
-    """Grade one notebook; never raises for a bad submission, reports it in the result."""
+    """Grade one notebook; never raises for a bad submission, reports it in the result.
+
+    ``parameters`` overrides the lab's parameters cell, as papermill would (CI grades each lab
+    with the small ``ci_parameters`` of its solution's metadata).
+    """
     path = Path(path)
     started = time.monotonic()
     solutions = index_solutions(solutions_dir)
@@ -328,13 +355,14 @@ def grade_submission(
         return finish(f"no solution for lab {lab!r} in {solutions_dir} (known: {known})", [])
 
     solution = nbformat.read(solutions[lab], as_version=4)
-    merged = merge_checks(submission, solution)
+    merged = inject_parameters(merge_checks(submission, solution), parameters or {})
     scratch = Path(tempfile.mkdtemp(prefix="mlops-grade-"))
     _copy_lab_folder(solutions[lab].parent, scratch)
     try:
         failures = execute(merged, scratch, timeout, kernel_name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    result.failures = failures
     checks = []
     for cell in _checks_of(solution):
         points = float(cell.metadata["points"])

@@ -11,12 +11,14 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.specifiers import SpecifierSet
 
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
 
@@ -28,6 +30,7 @@ NEWEST_WORKFLOW = WORKFLOW_DIR / "newest-deps.yml"
 # The workflows that run the project's own checks: only make targets and machine setup.
 MAKE_ONLY_WORKFLOWS = {CI_WORKFLOW, NEWEST_WORKFLOW}
 MAKEFILE = REPO_ROOT / "Makefile"
+PYPROJECT_TOML = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 SHA_PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
 # What a CI `run:` line may do besides calling make: set up the machine, nothing else.
@@ -248,7 +251,26 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
     assert {"push", "pull_request"} <= set(workflow["on"])
     assert workflow["permissions"] == {"contents": "read"}
     assert "make test" in run_lines(workflow)
-    assert all(job["runs-on"] == "ubuntu-24.04" for job in workflow["jobs"].values())
+    assert workflow["jobs"]["test"]["runs-on"] == "ubuntu-24.04"
+
+
+# Runner labels pinned to an OS version: `-latest` moves under the project without a commit.
+RUNNERS = {"ubuntu-24.04", "macos-15"}
+
+
+def test_ci_unit_job_covers_the_newer_pythons_the_package_claims() -> None:
+    """requires-python is a promise to whoever installs the wheel: every minor version it admits
+    besides the course's own 3.11 gets the unit tests, on pinned runners."""
+    unit = load_workflow(CI_WORKFLOW)["jobs"]["unit"]
+    matrix = unit["strategy"]["matrix"]
+    assert set(matrix["os"]) <= RUNNERS and "ubuntu-24.04" in matrix["os"], matrix["os"]
+    assert unit["runs-on"] == "${{ matrix.os }}"
+    assert run_lines({"jobs": {"unit": unit}}) == ["make unit"]
+    assert unit["env"]["PYTHON"] == "python${{ matrix.python }}", "make would use python3.11"
+    claimed = SpecifierSet(PYPROJECT_TOML["project"]["requires-python"])
+    newer = {f"3.{minor}" for minor in range(12, 20) if f"3.{minor}" in claimed}
+    assert newer, "requires-python admits no version above 3.11: drop the unit job"
+    assert set(matrix["python"]) == newer
 
 
 def test_ci_python_matches_the_project() -> None:
@@ -256,12 +278,11 @@ def test_ci_python_matches_the_project() -> None:
     workflow = load_workflow(CI_WORKFLOW)
     versions = {
         str(step["with"]["python-version"])
-        for _, step in steps(workflow)
+        for _, step in steps({"jobs": {"test": workflow["jobs"]["test"]}})
         if str(step.get("uses", "")).startswith("actions/setup-python@")
     }
     assert versions == {"3.11"}
-    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'requires-python = ">=3.11,<3.12"' in pyproject
+    assert PYPROJECT_TOML["project"]["requires-python"].startswith(">=3.11,")
     dockerfile = (REPO_ROOT / "docker" / "api.Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11\.\d+-slim", dockerfile, re.MULTILINE)
 

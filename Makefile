@@ -6,6 +6,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What the venv installs: the lock. `make test-newest` runs the same checks with REQUIREMENTS set to
+# requirements.in without its pins (the newest releases) in a venv of its own.
+REQUIREMENTS ?= requirements.txt
 # Like an activated venv: notebooks and tests find `mlops-course`, `mlflow` and `dvc` on the PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -16,7 +19,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # cached notebook outputs are stale, so the cache is keyed on a hash of what they depend on. Sphinx
 # would not even re-read an unchanged notebook, so its environment (.doctrees) goes too. A change to
 # a local Sphinx extension (book/_ext) only changes rendering: it clears .doctrees, not the cache.
-CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) requirements.txt _config.yml
+CACHE_KEY_SOURCES := $(shell find src -name '*.py' 2>/dev/null | sort) $(REQUIREMENTS) _config.yml
 DOCTREE_KEY_SOURCES := $(shell find book/_ext -name '*.py' 2>/dev/null | sort)
 JB_CACHE := _build/.jupyter_cache
 define CLEAR_STALE_BUILD
@@ -30,15 +33,15 @@ if [ "$$(cat _build/.doctree-key 2>/dev/null)" != "$$ext" ]; then \
   rm -rf _build/.doctrees; echo $$ext > _build/.doctree-key; fi
 endef
 
-.PHONY: help venv book book-stored test lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
+.PHONY: help venv book book-stored test test-newest lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3 setuptools==80.9.0
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r $(REQUIREMENTS)
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mlops-course)" >/dev/null
 	touch $@
@@ -64,6 +67,23 @@ PYTEST = OMP_NUM_THREADS=1 $(BIN)/pytest $(XDIST)
 
 test: $(STAMP) lint labs-check book-stored ## run every check (what CI runs): the suites of SUITES in one parallel session
 	$(PYTEST) $(NBVAL) $(TEST_PATHS)
+
+# The weekly .github/workflows/newest-deps.yml: will the next `make lock` still pass? Every check of
+# `make test`, run against today's newest releases of requirements.in's packages instead of the
+# lock, in a fresh .venv-newest (the lock's .venv is untouched). The installed versions are
+# listed first, so a failure names the release that broke it.
+NEWEST_VENV := .venv-newest
+NEWEST_REQUIREMENTS := $(NEWEST_VENV)/requirements-newest.txt
+
+$(NEWEST_REQUIREMENTS): requirements.in
+	@mkdir -p $(@D)
+	sed -E 's/[[:space:]]*==[^;#[:space:]]*//' requirements.in > $@
+
+test-newest: ## make test against the newest releases (requirements.in without pins), in .venv-newest
+	rm -rf $(NEWEST_VENV)
+	$(MAKE) venv VENV=$(NEWEST_VENV) REQUIREMENTS=$(NEWEST_REQUIREMENTS)
+	$(NEWEST_VENV)/bin/pip list --format=freeze --exclude-editable
+	$(MAKE) test VENV=$(NEWEST_VENV) REQUIREMENTS=$(NEWEST_REQUIREMENTS)
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mlops_course import __version__, services, template
+from mlops_course import __version__, doctor, services, template
 from mlops_course.data.collect import batch_name, ingest_batch
 from mlops_course.data.simulate import SCENARIOS, simulate_day
 from mlops_course.data.validate import validate
@@ -35,6 +35,7 @@ app.add_typer(gate_app, name="gate")
 app.add_typer(ct_app, name="ct")
 app.command("new")(template.new_command)
 app.command("update")(template.update_command)
+app.command("doctor")(doctor.doctor_command)
 console = Console()
 err = Console(stderr=True)
 

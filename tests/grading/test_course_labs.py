@@ -131,6 +131,7 @@ def test_solution_runs_small_under_ci_parameters(solution_path: Path) -> None:
 
 def test_generated_lab_matches_its_solution() -> None:
     """Guards the committed labs against hand edits (the CLI check does the same in make test)."""
+    assert SOLUTION_FILES, f"no solution notebooks under {SOLUTIONS}: nothing would be compared"
     for solution_path in SOLUTION_FILES:
         lab = LABS / solution_path.relative_to(SOLUTIONS)
         expected = make_student_version(nbformat.read(solution_path, as_version=4))

@@ -95,6 +95,7 @@ def test_quarantined_batches_are_never_trained_on(tmp_path: Path, model_name: st
     assert sorted(p.name for p in (tmp_path / "data" / "quarantine").glob("*.parquet")) == [
         f"{batch_name(d)}.parquet" for d in (30, 31, 32)
     ]
+    assert result.retrains, "the first champion is a retrain: an empty list would check nothing"
     for result_ in result.retrains:
         assert not quarantined & set(result_.train_days + result_.eval_days)
     assert result.triggers == [], "a data-quality incident is not a reason to retrain"

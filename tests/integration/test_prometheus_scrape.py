@@ -149,6 +149,7 @@ def test_the_course_alert_rules_are_loaded(stack: Stack) -> None:
     response = httpx.get(stack.prometheus.url + "/api/v1/rules", timeout=10, trust_env=False)
     rules = [rule for group in response.json()["data"]["groups"] for rule in group["rules"]]
     assert {rule["name"] for rule in rules} == {rule["alert"] for rule in alert_rules()}
+    assert rules, "Prometheus loaded no alert rules"
     assert all(rule["health"] in {"ok", "unknown"} for rule in rules), rules
 
 

@@ -26,7 +26,7 @@ def test_decide_blocks_a_worse_candidate() -> None:
 
 def test_decide_passes_a_better_candidate() -> None:
     passed, reasons = decide(2.4, 2.5, baseline_mae=8.0)
-    assert passed and all(r.startswith("ok") for r in reasons), reasons
+    assert passed and reasons and all(r.startswith("ok") for r in reasons), reasons
 
 
 def test_decide_passes_a_candidate_worse_only_within_the_margin() -> None:

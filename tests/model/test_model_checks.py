@@ -91,6 +91,7 @@ def test_each_regression_example_is_a_plausible_trip() -> None:
     """The examples are model input the service would accept, with a sensible range."""
     from mlops_course.data.simulate import FEATURE_COLUMNS
 
+    assert mc.REGRESSION_EXAMPLES, "no regression examples: nothing would be checked"
     for example in mc.REGRESSION_EXAMPLES:
         assert set(example["trip"]) == set(FEATURE_COLUMNS), example["case"]
         assert 0 < example["low"] < example["high"], example["case"]

@@ -517,7 +517,8 @@ def test_prometheus_service_mounts_every_rule_file_next_to_the_config() -> None:
     rule_files = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8")).get("rule_files")
     prometheus = load_compose()["services"]["prometheus"]
     mounts = {target: source for source, target in volume_mounts(prometheus)}
-    for rule_file in rule_files or []:
+    assert rule_files, "prometheus.yml loads no rule_files: the alert rules would never be checked"
+    for rule_file in rule_files:
         target = f"/etc/prometheus/{rule_file}"
         assert target in mounts, f"prometheus.yml loads {rule_file}; compose does not mount it"
         assert (DOCKER_DIR / mounts[target]).resolve() == PROMETHEUS_CONFIG.parent / rule_file
@@ -772,7 +773,9 @@ def expected_api_requirements() -> str:
 def test_api_pins_are_the_pins_of_requirements_txt() -> None:
     """The API must run the versions the tests ran: a pin that differs is a different program."""
     everything = read_pins(REPO_ROOT / "requirements.txt")
-    for name, version in read_pins(API_REQUIREMENTS).items():
+    api_pins = read_pins(API_REQUIREMENTS)
+    assert api_pins, f"{API_REQUIREMENTS.name} pins nothing: there is nothing to compare"
+    for name, version in api_pins.items():
         assert name in everything, f"{name} is in api-requirements.txt, not in requirements.txt"
         assert everything[name] == version, (
             f"{name}=={version} in api-requirements.txt, =={everything[name]} in requirements.txt"

@@ -11,12 +11,14 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.specifiers import SpecifierSet
 
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
 
@@ -24,7 +26,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_DIR = REPO_ROOT / ".github" / "workflows"
 WORKFLOWS = sorted([*WORKFLOW_DIR.glob("*.yml"), *WORKFLOW_DIR.glob("*.yaml")])
 CI_WORKFLOW = WORKFLOW_DIR / "ci.yml"
+NEWEST_WORKFLOW = WORKFLOW_DIR / "newest-deps.yml"
+# The workflows that run the project's own checks: only make targets and machine setup.
+MAKE_ONLY_WORKFLOWS = {CI_WORKFLOW, NEWEST_WORKFLOW}
 MAKEFILE = REPO_ROOT / "Makefile"
+PYPROJECT_TOML = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 SHA_PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
 # What a CI `run:` line may do besides calling make: set up the machine, nothing else.
@@ -209,8 +215,8 @@ def test_github_schema_check_rejects_a_broken_workflow(
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
 def test_workflow_rule_holds(rule: Any, workflow: Path) -> None:
     """Least privilege, timeouts, pinned actions, no template injection, CI only through make."""
-    if rule is run_lines_outside_make and workflow != CI_WORKFLOW:
-        pytest.skip("only ci.yml is restricted to make targets")
+    if rule is run_lines_outside_make and workflow not in MAKE_ONLY_WORKFLOWS:
+        pytest.skip("only the workflows of the project's checks are restricted to make targets")
     assert rule(load_workflow(workflow)) == []
 
 
@@ -245,7 +251,26 @@ def test_ci_runs_make_test_on_push_and_pull_request() -> None:
     assert {"push", "pull_request"} <= set(workflow["on"])
     assert workflow["permissions"] == {"contents": "read"}
     assert "make test" in run_lines(workflow)
-    assert all(job["runs-on"] == "ubuntu-24.04" for job in workflow["jobs"].values())
+    assert workflow["jobs"]["test"]["runs-on"] == "ubuntu-24.04"
+
+
+# Runner labels pinned to an OS version: `-latest` moves under the project without a commit.
+RUNNERS = {"ubuntu-24.04", "macos-15"}
+
+
+def test_ci_unit_job_covers_the_newer_pythons_the_package_claims() -> None:
+    """requires-python is a promise to whoever installs the wheel: every minor version it admits
+    besides the course's own 3.11 gets the unit tests, on pinned runners."""
+    unit = load_workflow(CI_WORKFLOW)["jobs"]["unit"]
+    matrix = unit["strategy"]["matrix"]
+    assert set(matrix["os"]) <= RUNNERS and "ubuntu-24.04" in matrix["os"], matrix["os"]
+    assert unit["runs-on"] == "${{ matrix.os }}"
+    assert run_lines({"jobs": {"unit": unit}}) == ["make unit"]
+    assert unit["env"]["PYTHON"] == "python${{ matrix.python }}", "make would use python3.11"
+    claimed = SpecifierSet(PYPROJECT_TOML["project"]["requires-python"])
+    newer = {f"3.{minor}" for minor in range(12, 20) if f"3.{minor}" in claimed}
+    assert newer, "requires-python admits no version above 3.11: drop the unit job"
+    assert set(matrix["python"]) == newer
 
 
 def test_ci_python_matches_the_project() -> None:
@@ -253,12 +278,11 @@ def test_ci_python_matches_the_project() -> None:
     workflow = load_workflow(CI_WORKFLOW)
     versions = {
         str(step["with"]["python-version"])
-        for _, step in steps(workflow)
+        for _, step in steps({"jobs": {"test": workflow["jobs"]["test"]}})
         if str(step.get("uses", "")).startswith("actions/setup-python@")
     }
     assert versions == {"3.11"}
-    pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'requires-python = ">=3.11,<3.12"' in pyproject
+    assert PYPROJECT_TOML["project"]["requires-python"].startswith(">=3.11,")
     dockerfile = (REPO_ROOT / "docker" / "api.Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11\.\d+-slim", dockerfile, re.MULTILINE)
 
@@ -279,6 +303,76 @@ def test_ci_installs_what_the_tests_need_and_keeps_the_book() -> None:
     uploaded = by_action["actions/upload-artifact"]["path"].split()
     assert "_build/html" in uploaded and "test-artifacts" in uploaded  # site + browser screenshots
     assert by_action["actions/checkout"].get("persist-credentials") is False
+
+
+# --- the weekly run against the newest releases -------------------------------------------------
+
+
+def action_pins(workflow: Workflow) -> dict[str, str]:
+    """{action: commit SHA} of every step that uses one."""
+    return dict(str(step["uses"]).split("@", 1) for _, step in steps(workflow) if "uses" in step)
+
+
+def pins_differing_from_ci(workflow: Workflow) -> list[str]:
+    """An action pinned to another commit than in ci.yml is a second version to review and
+    update; the newest-releases run must differ from CI in its packages only."""
+    ci = action_pins(load_workflow(CI_WORKFLOW))
+    return [
+        f"{action}@{sha} is not ci.yml's {action}@{ci.get(action)}"
+        for action, sha in action_pins(workflow).items()
+        if ci.get(action) != sha
+    ]
+
+
+def test_newest_workflow_runs_make_test_newest_weekly_and_by_hand() -> None:
+    workflow = load_workflow(NEWEST_WORKFLOW)
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}, "never on push: not a gate"
+    (schedule,) = workflow["on"]["schedule"]
+    _minute, _hour, day, month, weekday = schedule["cron"].split()
+    assert day == month == "*" and weekday not in {"*", ""}, f"not weekly: {schedule['cron']}"
+    assert workflow["permissions"] == {"contents": "read"}, "it reports by failing, not by writing"
+    assert "make test-newest" in run_lines(workflow)
+    assert action_pins(workflow), "no action found: the pin comparison would be vacuous"
+    assert pins_differing_from_ci(workflow) == []
+
+
+def test_the_pin_comparison_catches_another_sha() -> None:
+    workflow = copy.deepcopy(load_workflow(NEWEST_WORKFLOW))
+    workflow["jobs"]["test-newest"]["steps"][0]["uses"] = "actions/checkout@" + "0" * 40
+    assert pins_differing_from_ci(workflow)
+
+
+def test_test_newest_installs_requirements_in_without_its_pins(tmp_path: Path) -> None:
+    """The file `make test-newest` installs: every package of requirements.in, no version."""
+    venv = tmp_path / "venv-newest"
+    subprocess.run(
+        ["make", "--silent", f"NEWEST_VENV={venv}", f"{venv}/requirements-newest.txt"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+    def names(path: Path) -> list[str]:
+        lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+        return [re.split(r"[=<>~!;\[ ]", line, maxsplit=1)[0] for line in lines if line]
+
+    unpinned = (venv / "requirements-newest.txt").read_text()
+    assert "==" not in unpinned, unpinned
+    assert names(venv / "requirements-newest.txt") == names(REPO_ROOT / "requirements.in")
+    assert len(names(REPO_ROOT / "requirements.in")) > 10
+
+
+def test_makefile_installs_the_requirements_it_is_given() -> None:
+    """`make test REQUIREMENTS=...` must install that file, or test-newest would test the lock."""
+    dry = subprocess.run(
+        ["make", "-n", "venv", "VENV=/nonexistent-venv", "REQUIREMENTS=pyproject.toml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "/nonexistent-venv/bin/pip install --quiet -r pyproject.toml" in dry, dry
+    assert "-r requirements.txt" not in dry, dry
 
 
 # --- zizmor: a security audit of the workflows, offline ------------------------------------------

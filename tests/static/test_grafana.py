@@ -101,6 +101,7 @@ def test_every_panel_queries_the_provisioned_datasource(name: str) -> None:
             assert target.get("expr", "").strip(), f"{title}: a target without expr"
             assert target.get("refId"), f"{title}: every target needs a refId"
             assert target.get("datasource", panel["datasource"]) == panel["datasource"], title
+    assert ids, f"{name}: no panels, so no panel was checked"
     assert len(ids) == len(set(ids)), f"{name}: panel ids must be unique: {ids}"
 
 

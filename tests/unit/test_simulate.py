@@ -117,7 +117,7 @@ def test_pickup_date_and_weekday(day: int) -> None:
     batch = simulate_day(day, n=300)
     expected_date = EPOCH + pd.Timedelta(days=day)
     assert (batch["pickup_datetime"].dt.normalize() == expected_date).all()
-    assert (batch["pickup_datetime"].dt.weekday == day % 7).all()
+    assert (batch["pickup_datetime"].dt.day_of_week == day % 7).all()
     assert (batch["weekday"] == day % 7).all()
     assert (batch["day"] == day).all()
     assert (batch["pickup_hour"] == batch["pickup_datetime"].dt.hour).all()

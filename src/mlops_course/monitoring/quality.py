@@ -76,8 +76,3 @@ def check_quality(
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def has_problem(quality: pd.DataFrame) -> bool:
-    """Whether any column of a :func:`check_quality` result is broken."""
-    return bool(quality["problem"].any())

@@ -59,7 +59,7 @@ book: $(STAMP) ## execute every notebook in the toc and build the site into _bui
 # oversubscribe two cores (a half-second fit took twenty seconds); the results are identical.
 JOBS ?= $(shell $(PYTHON) -c 'import os; print(os.cpu_count() or 1)')
 XDIST = --numprocesses $(JOBS) --dist loadfile --no-loadscope-reorder
-NBVAL = --nbval --sanitize-with tests/notebooks/sanitize.cfg
+NBVAL = --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
 TEST_PATHS := tests/grading notebooks tests/integration tests/notebooks tests/template tests/static \
   tests/model tests/unit tests/book
 SUITES := unit integration model-tests template grading notebooks-test static book-test

@@ -6,33 +6,54 @@ workflows in ``.github/`` call the same code that the tests exercise.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-import pandas as pd
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from mlops_course import __version__, doctor, services, template
-from mlops_course.data.collect import batch_name, ingest_batch
-from mlops_course.data.simulate import SCENARIOS, simulate_day
-from mlops_course.data.validate import validate
-from mlops_course.gate_cli import app as gate_app
-from mlops_course.monitoring.cli import app as monitor_app
-from mlops_course.pipelines.cli import app as ct_app
 from mlops_course.settings import get_settings
 
+
+class _LazyCommands(TyperGroup):
+    """The top-level command group; the command groups of ``LAZY`` are imported when first used.
+
+    Every ``mlops-course`` process pays for the imports of the modules that define its commands:
+    the gate's pull in scikit-learn, the monitor's SciPy, continuous training's MLflow, seconds in
+    all. A DVC pipeline step or ``mlops-course --version`` needs none of them, so those groups are
+    looked up by name, and only the one being run (or all of them, for ``--help``) is imported.
+    """
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "monitor": "mlops_course.monitoring.cli",
+        "gate": "mlops_course.gate_cli",
+        "ct": "mlops_course.pipelines.cli",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *self.LAZY]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.LAZY:
+            return super().get_command(ctx, cmd_name)
+        command = typer.main.get_command(importlib.import_module(self.LAZY[cmd_name]).app)
+        command.name = cmd_name
+        return command
+
+
 app = typer.Typer(
+    cls=_LazyCommands,
     help="The mlops-course toolkit: data, services, training and labs of the course.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 services_app = typer.Typer(help="Start, stop and inspect the local services.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
-app.add_typer(monitor_app, name="monitor")
-app.add_typer(gate_app, name="gate")
-app.add_typer(ct_app, name="ct")
 app.command("new")(template.new_command)
 app.command("update")(template.update_command)
 app.command("doctor")(doctor.doctor_command)
@@ -139,6 +160,8 @@ def _yes(flag: bool) -> str:
 
 
 def _scenario(name: str) -> str:
+    from mlops_course.data.simulate import SCENARIOS
+
     if name not in SCENARIOS:
         raise typer.BadParameter(f"unknown scenario {name!r}; expected one of {list(SCENARIOS)}")
     return name
@@ -153,6 +176,8 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Seed (default: settings).")] = None,
 ) -> None:
     """Write one simulated daily batch of trips to a file."""
+    from mlops_course.data.simulate import simulate_day
+
     frame = simulate_day(day, seed=seed, scenario=scenario, n=n)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".csv":
@@ -169,6 +194,10 @@ def validate_file(
     path: Annotated[Path, typer.Argument(help="A batch as .parquet or .csv.")],
 ) -> None:
     """Validate a batch file; exit code 1 when it fails, so scripts and CI can stop on it."""
+    import pandas as pd
+
+    from mlops_course.data.validate import validate
+
     if not path.exists():
         fail(f"no such file: {path}")
     try:
@@ -191,6 +220,9 @@ def collect(
     scenario: Annotated[str, typer.Option(callback=_scenario, help="Drift scenario.")] = "none",
 ) -> None:
     """Collect daily batches into data/raw; bad batches go to data/quarantine with a report."""
+    from mlops_course.data.collect import batch_name, ingest_batch
+    from mlops_course.data.simulate import simulate_day
+
     settings = get_settings()
     quarantined = 0
     for day in range(first_day, first_day + days):

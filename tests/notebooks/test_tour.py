@@ -57,12 +57,20 @@ def test_tour_model_beats_the_baseline_and_serves_the_champion() -> None:
 
 
 def test_nbval_catches_a_changed_output(tmp_path: Path) -> None:
-    """The stored outputs are a real check: nbval fails when one of them no longer matches."""
+    """The stored outputs are a real check: nbval fails when one of them no longer matches.
+
+    The tour is cut after its first printed output (the collected days), which is tampered with:
+    the proof needs one changed output, not the whole tour executed a second time.
+    """
     notebook = nbformat.read(TOUR, as_version=4)
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if output.get("name") == "stdout" and "is the champion" in output.get("text", ""):
-                output["text"] = output["text"].replace("version 1", "version 7")
+    tampered_at = next(
+        i
+        for i, cell in enumerate(notebook.cells)
+        if any("day 0: ok" in output.get("text", "") for output in cell.get("outputs", []))
+    )
+    notebook.cells = notebook.cells[: tampered_at + 1]
+    for output in notebook.cells[tampered_at].outputs:
+        output["text"] = output.get("text", "").replace("day 0: ok", "day 0: quarantined")
     tampered = NOTEBOOKS / f".tampered-{tmp_path.name}.ipynb"
     nbformat.write(notebook, tampered)
     try:
@@ -74,7 +82,7 @@ def test_nbval_catches_a_changed_output(tmp_path: Path) -> None:
                 "--nbval",
                 str(tampered),
                 "-q",
-                "--sanitize-with",
+                "--nbval-sanitize-with",
                 str(REPO / "tests" / "notebooks" / "sanitize.cfg"),
                 "-p",
                 "no:cacheprovider",
@@ -87,4 +95,4 @@ def test_nbval_catches_a_changed_output(tmp_path: Path) -> None:
     finally:
         tampered.unlink()
     assert done.returncode != 0, done.stdout[-2000:]
-    assert "version 7" in done.stdout
+    assert "day 0: quarantined" in done.stdout

@@ -10,16 +10,19 @@ which part to make faster when the total grows.
   (creating ``.venv`` is part of it, and timed on its own as ``make venv`` first);
 - warm: ``make test`` in this checkout, the Sphinx environment cleared first so the book is built
   from scratch as on a fresh clone;
-- each suite alone, warm.
+- per suite, the seconds its tests took inside the warm run (``--durations=0``, summed over the
+  workers, so they add up to about the workers times the wall time): where the time goes;
+- with ``--suites-alone``, each suite also run alone, warm (``make unit``, ...).
 
-Run from the repository root: ``python benchmarks/ci.py`` (about three ``make test``s);
-``--skip-fresh`` or ``--skip-suites`` leave those parts out (their old figures are kept).
+Run from the repository root: ``python benchmarks/ci.py`` (about two ``make test``s);
+``--skip-fresh`` leaves the fresh run out (its old figures are kept).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -48,11 +51,11 @@ def suites() -> list[str]:
     return found.group(1).split()
 
 
-def timed_make(target: str, cwd: Path) -> tuple[float, str]:
+def timed_make(target: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
     """Seconds ``make target`` took in ``cwd``, and its output; exits when it fails."""
     with console.status(f"make {target} in {cwd}"):
         start = time.perf_counter()
-        done = subprocess.run(["make", target], cwd=cwd, capture_output=True, text=True)
+        done = subprocess.run(["make", target], cwd=cwd, capture_output=True, text=True, env=env)
         seconds = time.perf_counter() - start
     if done.returncode != 0:
         console.print(done.stdout[-3000:], done.stderr[-3000:])
@@ -69,10 +72,20 @@ def passed_count(output: str) -> int:
     return int(found[-1])
 
 
+def suite_seconds(output: str) -> dict[str, float]:
+    """Seconds of test time per suite (tests/<suite>/; nbval for notebooks/), ``--durations=0``."""
+    seconds: dict[str, float] = {}
+    for found in re.finditer(r"^([\d.]+)s (?:call|setup|teardown)\s+(\S+?)::", output, re.M):
+        parts = found.group(2).split("/")
+        suite = parts[1] if parts[0] == "tests" and len(parts) > 2 else "nbval"
+        seconds[suite] = seconds.get(suite, 0.0) + float(found.group(1))
+    return {suite: round(value, 1) for suite, value in sorted(seconds.items())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-fresh", action="store_true", help="keep the old fresh figures")
-    parser.add_argument("--skip-suites", action="store_true", help="keep the old suite figures")
+    parser.add_argument("--suites-alone", action="store_true", help="also time each suite alone")
     args = parser.parse_args()
     old: dict[str, object] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     kept = [
@@ -95,11 +108,15 @@ def main() -> int:
         results["seconds_fresh_make_test"] = round(venv + test, 1)
 
     shutil.rmtree(REPO / "_build" / ".doctrees", ignore_errors=True)
-    warm, output = timed_make("test", REPO)
+    env = {**os.environ, "PYTEST_ADDOPTS": "--durations=0"}
+    warm, output = timed_make("test", REPO, env)
     results["seconds_warm_make_test"] = round(warm, 1)
     results["tests_and_notebook_cells_passed"] = passed_count(output)
+    results["workers"] = os.cpu_count() or 1
+    for suite, seconds in suite_seconds(output).items():
+        results[f"test_seconds_in_warm_run_{suite}"] = seconds
 
-    if not args.skip_suites:
+    if args.suites_alone:
         for suite in suites():
             seconds, _ = timed_make(suite, REPO)
             results[f"seconds_alone_{suite.replace('-', '_')}"] = round(seconds, 1)

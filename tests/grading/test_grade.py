@@ -68,6 +68,28 @@ def test_partial_work_scores_in_between_and_checks_are_independent(
     assert 0 < result.score < result.max_score
 
 
+def test_parameters_are_injected_after_the_parameters_cell(course, make_solution, tmp_path) -> None:
+    """CI grades a lab with its ci_parameters: they override the parameters cell, like papermill."""
+    solutions, _ = course
+    path = _write(make_solution(), tmp_path / "ada.ipynb")
+    result = grade_submission(path, solutions, parameters={"FACTOR": 2})
+    failed = {c.check for c in result.checks if not c.passed}
+    assert failed == {"check-mul"}, failed  # mul(3, 4) is 24 with FACTOR = 2
+    assert grade_submission(path, solutions, parameters={}).percent == 100.0
+
+
+def test_failures_name_every_failing_cell_in_notebook_order(course, make_solution, tmp_path):
+    """The result says where an untouched lab first fails: at its first check, not in setup."""
+    solutions, _ = course
+    result = grade_submission(_write(_student(make_solution), tmp_path / "bob.ipynb"), solutions)
+    assert next(iter(result.failures)) == "check-add"
+    assert result.failures["check-add"].startswith("NotImplementedError")
+    broken = _student(make_solution)
+    next(c for c in broken.cells if c.id == "parameters").source = "FACTOR = undefined_name"
+    result = grade_submission(_write(broken, tmp_path / "dan.ipynb"), solutions)
+    assert next(iter(result.failures)) == "parameters"
+
+
 def test_editing_a_check_does_not_help(course, make_solution, tmp_path) -> None:
     """Graded cells come from the solution, so weakening or deleting a check changes nothing."""
     solutions, _ = course

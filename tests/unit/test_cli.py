@@ -30,6 +30,41 @@ def test_help_lists_commands() -> None:
         assert command in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "heavy"),
+    [
+        (["--version"], ("sklearn", "mlflow", "scipy", "pandas")),
+        (["pipeline", "--help"], ("sklearn", "mlflow", "scipy")),
+        (["validate", "--help"], ("sklearn", "mlflow", "scipy")),
+        (["gate", "--help"], ("mlflow",)),
+    ],
+)
+def test_a_command_imports_only_what_it_needs(args: list[str], heavy: tuple[str, ...]) -> None:
+    """Each `mlops-course` process pays for its imports: a DVC step must not load MLflow."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from mlops_course.cli import app\n"
+        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:] + done.stderr[-500:]
+
+
+def test_the_lazy_command_groups_run_and_list_their_commands() -> None:
+    """gate, monitor and ct are imported on use, and still work and show in --help."""
+    result = runner.invoke(app, ["--help"])
+    for group in ("monitor", "gate", "ct"):
+        assert group in result.output
+    result = runner.invoke(app, ["gate", "--help"])
+    assert result.exit_code == 0 and "promote" in result.output
+    result = runner.invoke(app, ["ct", "nonsense"])
+    assert result.exit_code == 2
+
+
 def test_no_arguments_shows_help() -> None:
     """Running the bare command shows usage instead of doing something.
 

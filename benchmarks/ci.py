@@ -92,7 +92,7 @@ def main() -> int:
         prefix
         for prefix, skip in [
             ("seconds_fresh_", args.skip_fresh),
-            ("seconds_alone_", args.skip_suites),
+            ("seconds_alone_", not args.suites_alone),
         ]
         if skip
     ]

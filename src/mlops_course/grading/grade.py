@@ -63,8 +63,8 @@ class GradeResult:
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
-    # Every cell that failed or did not run (cell id -> message, in notebook order), checks or not:
-    # it shows *where* an untouched lab first stops, so one run proves its setup cells work.
+    # Every cell that failed or did not run (cell id -> message, in the order execution met them),
+    # checks or not: it shows *where* an untouched lab first stops, proving its setup in one run.
     failures: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -108,7 +108,7 @@ labs-check: $(STAMP) ## fail when labs/ is not what solutions/ generate
 grading: $(STAMP) ## lab generation and grading: solutions 100%, untouched labs 0%, bad files
 	$(PYTEST) tests/grading
 
-notebooks-test: $(STAMP) ## nbval on notebooks/, papermill on solutions/ and labs/, testbook tests
+notebooks-test: $(STAMP) ## nbval on notebooks/ and the tour's own tests (papermill, stored-output claims, nbval tamper)
 	$(PYTEST) $(NBVAL) notebooks tests/notebooks
 
 static: $(STAMP) ## schema checks of docker/ and .github/

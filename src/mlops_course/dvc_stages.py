@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mlops_course.data.collect import batch_name, ingest_batch
 from mlops_course.data.simulate import SCENARIOS, TARGET, simulate_day
-from mlops_course.evaluate import baseline_metrics, regression_metrics
-from mlops_course.features import split_xy
-from mlops_course.train import SKOPS_TRUSTED_TYPES, build_model
+
+# scikit-learn (features, train, evaluate) is imported inside the steps that use it: every step is
+# its own process under `dvc repro`, and ingest and validate would pay a second and a half for it.
 
 LANDING = Path("data/landing")
 VALIDATED = Path("data/validated")
@@ -166,6 +166,8 @@ def validate_batches() -> dict[str, Any]:
 
 def featurize(params: Params) -> dict[str, int]:
     """Split the validated days into a training and a most-recent evaluation set."""
+    from mlops_course.features import split_xy
+
     paths = sorted(VALIDATED.glob("*.parquet"))
     if not paths:
         raise PipelineError(f"no validated batches in {VALIDATED}: run the validate stage first")
@@ -198,6 +200,8 @@ def _xy(path: Path) -> tuple[pd.DataFrame, pd.Series]:
 
 def train_model(params: Params) -> Path:
     """Fit the configured model on the training set and save it with skops."""
+    from mlops_course.train import build_model
+
     x, y = _xy(FEATURES / "train.parquet")
     model = build_model(params.train.kind, seed=params.data.seed, **params.train.model_params())
     model.fit(x, y)
@@ -211,6 +215,9 @@ def train_model(params: Params) -> Path:
 def evaluate_model(params: Params) -> dict[str, float]:
     """Score the saved model on the evaluation set; write metrics and plot data for DVC."""
     import skops.io
+
+    from mlops_course.evaluate import baseline_metrics, regression_metrics
+    from mlops_course.train import SKOPS_TRUSTED_TYPES
 
     model = skops.io.load(MODEL, trusted=SKOPS_TRUSTED_TYPES[params.train.kind])
     _, y_train = _xy(FEATURES / "train.parquet")

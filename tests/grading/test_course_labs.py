@@ -10,7 +10,8 @@ same notebook is never executed twice for the same proof):
   100% *and* honours the CI parameters from a scratch folder of its own;
 - the generated (untouched) lab at its default parameters: it scores 0 *and* its setup cells run,
   the first failure being the first exercise's stub;
-- the lab with only its first exercise solved: it scores in between.
+- the lab with only its first exercise solved, with the CI parameters too (what it proves does not
+  depend on the size of the data): it scores in between.
 
 The runs are cached per lab; under ``make test``'s pytest-xdist workers each lab is one unit of
 work (tests/conftest.py), so the tests of a lab run in the process that holds its cached runs
@@ -98,7 +99,9 @@ def test_partially_solved_lab_scores_in_between(solution_path: Path, tmp_path: P
     partial = _partially_solved(nbformat.read(solution_path, as_version=4))
     path = tmp_path / solution_path.name
     nbformat.write(partial, path)
-    result = grade_submission(path, SOLUTIONS, timeout=TIMEOUT)
+    result = grade_submission(
+        path, SOLUTIONS, timeout=TIMEOUT, parameters=_ci_parameters(solution_path)
+    )
     assert 0 < result.score < result.max_score, [(c.check, c.passed) for c in result.checks]
 
 

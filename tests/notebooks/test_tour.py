@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import papermill
-import pytest
-from testbook import testbook
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -41,19 +41,35 @@ def test_tour_runs_small_under_papermill(tmp_path: Path) -> None:
     assert "MLflow stopped: True" in text
 
 
+def _output_after(notebook: nbformat.NotebookNode, code: str) -> str:
+    """The stored text output of the first code cell whose source contains ``code``."""
+    cell = next(c for c in notebook.cells if c.cell_type == "code" and code in c.source)
+    return "\n".join(
+        "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")) for o in cell.outputs
+    )
+
+
 def test_tour_model_beats_the_baseline_and_serves_the_champion() -> None:
-    """The tour's story must be true: the champion beats the median baseline by a wide margin."""
-    with testbook(str(TOUR), execute=True, timeout=300, kernel_name="python3") as tb:
-        mae = tb.value("result.metrics['mae']")
-        baseline_mae = tb.value("result.baseline['mae']")
-        champion = tb.value("champion.version")
-        served = tb.value("float(predicted.mean())")
-        actual = tb.value("float(new_day['duration_min'].mean())")
-        stopped = tb.value("not mlflow_server.is_running()")
-    assert mae < 0.5 * baseline_mae
-    assert str(champion) == "1"
-    assert served == pytest.approx(actual, rel=0.1)
-    assert stopped
+    """The tour's story must be true: the champion beats the median baseline by a wide margin.
+
+    Read from the tour's stored outputs, which ``make test`` re-executes and compares under nbval
+    (notebooks/00_tour.ipynb in the same session): nbval proves the code still prints them, this
+    test proves what they say. So the story is checked without executing the tour a second time.
+    """
+    notebook = nbformat.read(TOUR, as_version=4)
+    table = _output_after(notebook, 'result = train(train_days, eval_day, kind="hgb"')
+    mae, baseline_mae = (float(v) for v in re.search(r"^mae\s+(\S+)\s+(\S+)", table, re.M).groups())
+    assert mae < 0.5 * baseline_mae, table
+
+    registered = _output_after(notebook, "registry.promote(version.version)")
+    assert "trip-duration version 1 is the champion" in registered, registered
+
+    served = _output_after(notebook, "model = registry.load_model(registry.CHAMPION)")
+    on_new_day = ast.literal_eval(re.search(r"\{'mae'.*?\}", served).group(0))
+    assert on_new_day["mae"] < 0.5 * baseline_mae, served
+    assert on_new_day["r2"] > 0.8, served
+
+    assert "MLflow stopped: True" in _output_after(notebook, "mlflow_server.stop()")
 
 
 def test_nbval_catches_a_changed_output(tmp_path: Path) -> None:

@@ -49,8 +49,9 @@ from machine import machine
 from tqdm import tqdm
 
 from mlops_course import registry, services
-from mlops_course.data.simulate import FEATURE_COLUMNS, simulate_days
+from mlops_course.data.simulate import simulate_days
 from mlops_course.features import to_model_input
+from mlops_course.schema import FEATURE_COLUMNS
 from mlops_course.serving.app import create_app
 from mlops_course.serving.frame import to_frame
 from mlops_course.serving.model_holder import LoadedModel

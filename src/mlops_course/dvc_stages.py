@@ -21,7 +21,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlops_course.data.collect import batch_name, ingest_batch
-from mlops_course.data.simulate import SCENARIOS, TARGET, simulate_day
+from mlops_course.data.simulate import SCENARIOS, simulate_day
+from mlops_course.model_io import load_file, save_file
+from mlops_course.schema import TARGET
 
 # scikit-learn (features, train, evaluate) is imported inside the steps that use it: every step is
 # its own process under `dvc repro`, and ingest and validate would pay a second and a half for it.
@@ -205,21 +207,14 @@ def train_model(params: Params) -> Path:
     x, y = _xy(FEATURES / "train.parquet")
     model = build_model(params.train.kind, seed=params.data.seed, **params.train.model_params())
     model.fit(x, y)
-    MODEL.parent.mkdir(parents=True, exist_ok=True)
-    import skops.io  # imported on use: it takes a second, and most steps do not need it
-
-    skops.io.dump(model, MODEL)
-    return MODEL
+    return save_file(model, MODEL)
 
 
 def evaluate_model(params: Params) -> dict[str, float]:
     """Score the saved model on the evaluation set; write metrics and plot data for DVC."""
-    import skops.io
-
     from mlops_course.evaluate import baseline_metrics, regression_metrics
-    from mlops_course.train import SKOPS_TRUSTED_TYPES
 
-    model = skops.io.load(MODEL, trusted=SKOPS_TRUSTED_TYPES[params.train.kind])
+    model = load_file(MODEL, params.train.kind)
     _, y_train = _xy(FEATURES / "train.parquet")
     x, y = _xy(FEATURES / "eval.parquet")
     predicted = model.predict(x)

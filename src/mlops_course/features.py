@@ -17,11 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlops_course.data.simulate import FEATURE_COLUMNS, TARGET
-
-NUMERIC = ["distance_km", "passengers", "temperature_c", "precipitation_mm"]
-CATEGORICAL = ["pickup_zone", "weather"]
-CYCLIC = ["pickup_hour", "weekday"]
+from mlops_course.schema import CATEGORICAL, CYCLIC, FEATURE_COLUMNS, NUMERIC, TARGET
 
 
 def build_preprocessor() -> ColumnTransformer:
@@ -74,7 +70,7 @@ def to_model_input(frame: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise KeyError(f"input lacks the feature columns {missing}; expected {FEATURE_COLUMNS}")
     out = frame[FEATURE_COLUMNS].copy()
-    for column in ["distance_km", "passengers", "temperature_c", "precipitation_mm"]:
+    for column in NUMERIC:
         out[column] = out[column].astype("float64")
     for column in CYCLIC:
         out[column] = out[column].astype("int64")

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops_course.data.simulate import TARGET
 from mlops_course.evaluate import regression_metrics
 from mlops_course.features import to_model_input
 from mlops_course.model_checks import BASELINE_MARGIN, ModelCheck, Regressor, run_model_checks
+from mlops_course.schema import TARGET
 
 MAE_MARGIN = 0.02
 """A candidate may be at most 2% worse (MAE) than the champion and still pass.

@@ -7,7 +7,6 @@ registry), so a broken setup is never mistaken for a worse model.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +14,9 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from mlops_course.data.simulate import TARGET
 from mlops_course.gate import MAE_MARGIN, GateReport, evaluate_gate
 from mlops_course.model_checks import BASELINE_MARGIN, run_model_checks
+from mlops_course.schema import TARGET
 from mlops_course.settings import get_settings
 
 app = typer.Typer(
@@ -44,26 +43,20 @@ def load_candidate(source: str) -> Any:
     path = Path(source)
     if not path.exists():
         raise GateSetupError(f"no model file at {path}: run `dvc repro` (or `make pipeline`) first")
-    import skops.io
+    from mlops_course.model_io import load_file
 
-    from mlops_course.train import SKOPS_TRUSTED_TYPES
-
-    trusted = sorted({t for types in SKOPS_TRUSTED_TYPES.values() for t in types})
-    return skops.io.load(path, trusted=trusted)
+    return load_file(path)
 
 
 def _load_mlflow(uri: str) -> Any:
-    import mlflow
-
-    from mlops_course.registry import trusted_model_loading
+    from mlops_course.model_io import load_logged
     from mlops_course.tracking import TrackingServerUnavailable, require_server
 
     try:
         require_server()
     except TrackingServerUnavailable as error:
         raise GateSetupError(str(error)) from None
-    with trusted_model_loading():
-        return mlflow.sklearn.load_model(uri)
+    return load_logged(uri)
 
 
 def load_champion(name: str, alias: str) -> tuple[Any, str | None]:
@@ -113,32 +106,18 @@ def register_candidate(model: Any, eval_frame: pd.DataFrame, report: GateReport,
     (``mlops-course gate promote``).
     """
     import mlflow
-    from mlflow.models import infer_signature
 
     from mlops_course.features import to_model_input
+    from mlops_course.model_io import log_model
     from mlops_course.registry import CHALLENGER, register, set_alias
-    from mlops_course.train import SKOPS_TRUSTED_TYPES, model_requirements
 
     mlflow.set_experiment(get_settings().experiment_name)
-    example = to_model_input(eval_frame.head(5))
-    trusted = sorted({t for types in SKOPS_TRUSTED_TYPES.values() for t in types})
     with mlflow.start_run(run_name="gate-candidate", tags={"gate": report.decision}):
         candidate = report.metrics.loc["candidate"]
         mlflow.log_metrics({k: float(v) for k, v in candidate.items()})
         mlflow.log_dict(report.to_dict(), "gate_report.json")
-        with warnings.catch_warnings():
-            # Hour and weekday are integers that are never missing (validation guarantees it):
-            # MLflow's warning about missing values in integer columns would only be noise.
-            warnings.filterwarnings("ignore", message=".*integer column.*")
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=infer_signature(example, model.predict(example)),
-                input_example=example,
-                serialization_format="skops",
-                skops_trusted_types=trusted,
-                pip_requirements=model_requirements(),
-            )
+        # The gate does not know the candidate's kind: it may hold the types of any course model.
+        info = log_model(model, to_model_input(eval_frame.head(5)))
     version = register(info.model_uri, name, tags={"gate": report.decision})
     set_alias(CHALLENGER, version.version, name)
     return str(version.version)

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from mlops_course.data.simulate import FEATURE_COLUMNS, TARGET
 from mlops_course.features import to_model_input
+from mlops_course.schema import FEATURE_COLUMNS, TARGET
 
 BASELINE_MARGIN = 0.30
 """The model's MAE must be at least 30% below the constant baseline's (a median for every trip).

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -19,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
+from mlops_course.model_io import load_logged
 from mlops_course.settings import get_settings
 from mlops_course.tracking import require_server
 
@@ -88,28 +86,6 @@ def rollback(name: str | None = None) -> ModelVersion:
     return previous
 
 
-@contextmanager
-def trusted_model_loading() -> Iterator[None]:
-    """Allow MLflow to deserialize a model for the duration of the block.
-
-    Loading a model file can execute code, even with skops: its allow-list of trusted types is
-    stored inside the model itself, so a crafted model could trust dangerous types. A hardened
-    deployment therefore sets ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false``, and MLflow then
-    refuses every load. The course only loads models that its own training code logged to its own
-    registry, so it opts in here, narrowly, and a stray load anywhere else stays refused.
-    """
-    key = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
-    before = os.environ.get(key)
-    os.environ[key] = "true"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
-
-
 def load_model(alias: str = CHAMPION, name: str | None = None) -> Pipeline:
     """Load the scikit-learn pipeline that ``alias`` points to, ready to ``predict``."""
     name = _name(name)
@@ -119,5 +95,4 @@ def load_model(alias: str = CHAMPION, name: str | None = None) -> Pipeline:
             f"model {name!r} has no version with alias {alias!r}: register a model and set the "
             f"alias first (mlops_course.registry.register + set_alias or promote)"
         )
-    with trusted_model_loading():
-        return mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+    return load_logged(f"models:/{name}@{alias}")

@@ -8,9 +8,7 @@ back to how it was made.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from typing import Any, Literal
 
 import pandas as pd
@@ -20,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from mlops_course.evaluate import baseline_metrics, regression_metrics
 from mlops_course.features import build_preprocessor, split_xy
+from mlops_course.model_io import log_model
 from mlops_course.settings import get_settings
 
 ModelKind = Literal["hgb", "ridge", "random_forest"]
@@ -28,16 +27,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "hgb": {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31},
     "ridge": {"alpha": 1.0},
     "random_forest": {"n_estimators": 100, "max_depth": 12, "n_jobs": 1},
-}
-
-# skops refuses to load any type it does not know to be safe, because loading a model file can
-# otherwise run arbitrary code. Each model kind lists exactly the extra types its fitted pipeline
-# contains, and nothing more: a test compares these lists with what skops reports for a freshly
-# trained model, so a list can neither grow silently nor miss a type.
-SKOPS_TRUSTED_TYPES: dict[str, list[str]] = {
-    "hgb": ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
-    "ridge": ["numpy.dtype"],
-    "random_forest": ["numpy.dtype", "sklearn.tree._tree.Tree"],
 }
 
 
@@ -103,7 +92,6 @@ def train(
     # each a fresh process, fit models without logging them.
     import matplotlib.pyplot as plt
     import mlflow
-    from mlflow.models import infer_signature
 
     from mlops_course.tracking import require_server
 
@@ -126,21 +114,7 @@ def train(
         fig = plot_predictions(y_eval, predictions)
         mlflow.log_figure(fig, "predictions.png")
         plt.close(fig)
-        example = x_eval.head(5)
-        with warnings.catch_warnings():
-            # MLflow warns that integer columns cannot hold missing values; hour and weekday are
-            # never missing (validation guarantees it), so the warning would only be noise.
-            warnings.filterwarnings("ignore", message=".*integer column.*")
-            signature = infer_signature(example, model.predict(example))
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=example,
-                serialization_format="skops",
-                skops_trusted_types=SKOPS_TRUSTED_TYPES[kind],
-                pip_requirements=model_requirements(),
-            )
+        info = log_model(model, x_eval.head(5), kind)
         # Monitoring compares served data with what this model was trained on: the reference
         # travels with the run, so every registered version has its own.
         from mlops_course.monitoring.reference import build_reference, log_reference
@@ -149,16 +123,6 @@ def train(
         result.run_id = run.info.run_id
         result.model_uri = info.model_uri
     return result
-
-
-def model_requirements() -> list[str]:
-    """The exact packages a served model needs, pinned to the versions that trained it.
-
-    Stating them is faster than MLflow's inference (which imports the model in a subprocess,
-    seconds per run) and exact: the pins are the course's own, from ``requirements.txt``.
-    """
-    names = ["mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy"]
-    return [f"{name}=={version(name)}" for name in names]
 
 
 def _day_range(frame: pd.DataFrame) -> str:

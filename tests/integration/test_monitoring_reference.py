@@ -6,9 +6,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from mlops_course import registry, services
-from mlops_course.data.simulate import FEATURE_COLUMNS, simulate_days
+from mlops_course.data.simulate import simulate_days
 from mlops_course.features import to_model_input
 from mlops_course.monitoring.reference import REFERENCE_ARTIFACT, load_reference
+from mlops_course.schema import FEATURE_COLUMNS
 from mlops_course.train import train
 
 

@@ -30,12 +30,13 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from mlops_course import registry, services
-from mlops_course.data.simulate import FEATURE_COLUMNS, simulate_days
+from mlops_course.data.simulate import simulate_days
 from mlops_course.features import to_model_input
+from mlops_course.schema import EXAMPLE_TRIP, FEATURE_COLUMNS
 from mlops_course.serving.app import create_app
 from mlops_course.serving.jsonlog import JsonFormatter
 from mlops_course.serving.process import start_api
-from mlops_course.serving.schema import EXAMPLE_TRIP, MAX_BATCH
+from mlops_course.serving.schema import MAX_BATCH
 from mlops_course.serving.settings import ServingSettings
 from mlops_course.train import TrainResult, train
 

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from mlops_course.data.leakage import split_leakage, target_leakage
-from mlops_course.data.simulate import FEATURE_COLUMNS, TARGET, simulate_day
+from mlops_course.data.simulate import simulate_day
 from mlops_course.data.validate import validate
 from mlops_course.dvc_stages import DataParams
+from mlops_course.schema import FEATURE_COLUMNS, TARGET
 
 
 def test_training_data_passes_schema_and_ranges(train_frame: pd.DataFrame) -> None:

@@ -89,7 +89,7 @@ def test_regression_examples_catch_a_broken_model(shuffled_model: Pipeline) -> N
 
 def test_each_regression_example_is_a_plausible_trip() -> None:
     """The examples are model input the service would accept, with a sensible range."""
-    from mlops_course.data.simulate import FEATURE_COLUMNS
+    from mlops_course.schema import FEATURE_COLUMNS
 
     assert mc.REGRESSION_EXAMPLES, "no regression examples: nothing would be checked"
     for example in mc.REGRESSION_EXAMPLES:

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_course.data.simulate import FEATURE_COLUMNS, NEW_ZONE, TARGET, simulate_day
+from mlops_course.data.simulate import NEW_ZONE, simulate_day
 from mlops_course.features import build_preprocessor, split_xy, to_model_input
+from mlops_course.schema import FEATURE_COLUMNS, TARGET
 
 START = 30
 
@@ -113,8 +114,9 @@ def test_training_and_serving_paths_give_identical_features(tmp_path: Path) -> N
 
     import numpy as np
 
-    from mlops_course.data.simulate import FEATURE_COLUMNS, simulate_day
+    from mlops_course.data.simulate import simulate_day
     from mlops_course.features import build_preprocessor, split_xy, to_model_input
+    from mlops_course.schema import FEATURE_COLUMNS
 
     batch = simulate_day(30, scenario="data_quality", n=300)  # includes missing passengers
     path = tmp_path / "batch.parquet"

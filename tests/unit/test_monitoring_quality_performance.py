@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_course.data.simulate import TARGET, simulate_day
-from mlops_course.data.validate import SCHEMA
+from mlops_course.data.simulate import simulate_day
 from mlops_course.monitoring.performance import label_arrivals, performance_over_time
 from mlops_course.monitoring.quality import COLUMNS, check_quality
+from mlops_course.schema import SCHEMA, TARGET
 
 
 def test_clean_day_has_no_quality_problem() -> None:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from mlops_course.registry import trusted_model_loading
+from mlops_course.model_io import trusted_model_loading
 
 KEY = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 

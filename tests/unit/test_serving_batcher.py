@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 from prometheus_client import CollectorRegistry
 
+from mlops_course.schema import EXAMPLE_TRIP
 from mlops_course.serving.batcher import MAX_ROWS, MicroBatcher
 from mlops_course.serving.model_holder import LoadedModel
-from mlops_course.serving.schema import EXAMPLE_TRIP, Trip
+from mlops_course.serving.schema import Trip
 
 
 class RecordingPipeline:

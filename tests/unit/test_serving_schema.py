@@ -13,18 +13,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from mlops_course.data.simulate import FEATURE_COLUMNS, simulate_day
-from mlops_course.data.validate import SCHEMA
+from mlops_course.data.simulate import simulate_day
 from mlops_course.features import to_model_input
+from mlops_course.schema import EXAMPLE_TRIP, FEATURE_COLUMNS, SCHEMA
 from mlops_course.serving.frame import MODEL_DTYPES, to_frame
-from mlops_course.serving.schema import (
-    EXAMPLE_TRIP,
-    MAX_BATCH,
-    MAX_TEXT_LENGTH,
-    Trip,
-    TripBatch,
-    batch_model,
-)
+from mlops_course.serving.schema import MAX_BATCH, MAX_TEXT_LENGTH, Trip, TripBatch, batch_model
 
 JSON_TYPE = {"int": "integer", "float": "number", "category": "string"}
 RANGED = [c for c in FEATURE_COLUMNS if SCHEMA[c].min is not None or SCHEMA[c].max is not None]

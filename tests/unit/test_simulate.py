@@ -12,15 +12,14 @@ import pytest
 from scipy import stats
 
 from mlops_course.data.simulate import (
-    COLUMNS,
     EPOCH,
     NEW_ZONE,
     SCENARIOS,
-    TARGET,
     get_scenario,
     simulate_day,
     simulate_days,
 )
+from mlops_course.schema import COLUMNS, TARGET
 from mlops_course.settings import get_settings
 
 START = 30  # the default drift start day (settings.drift_start_day)

@@ -12,14 +12,8 @@ from sklearn.pipeline import Pipeline
 
 from mlops_course.data.simulate import simulate_day, simulate_days
 from mlops_course.features import split_xy
-from mlops_course.train import (
-    DEFAULT_PARAMS,
-    SKOPS_TRUSTED_TYPES,
-    TrainResult,
-    build_model,
-    model_requirements,
-    train,
-)
+from mlops_course.model_io import SKOPS_TRUSTED_TYPES, model_requirements
+from mlops_course.train import DEFAULT_PARAMS, TrainResult, build_model, train
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from mlops_course.data.simulate import NEW_ZONE, simulate_day
-from mlops_course.data.validate import SCHEMA, ValidationReport, validate
+from mlops_course.data.validate import ValidationReport, validate
+from mlops_course.schema import SCHEMA
 
 START = 30
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlops_course.data.simulate import FEATURE_COLUMNS, TARGET
+from mlops_course.schema import FEATURE_COLUMNS, TARGET
 
 MAX_TARGET_CORRELATION = 0.95
 """An input correlated with the duration beyond this is treated as a copy of the answer.

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mlops_course.schema import COLUMNS, TARGET
 from mlops_course.settings import get_settings
 
 EPOCH = pd.Timestamp("2026-01-05")  # a Monday, so day 0 is a Monday and weekday = day % 7
 
-# zone: (share of pickups, speed factor, median trip distance in km)
-ZONES: dict[str, tuple[float, float, float]] = {
+# How each zone of the schema behaves: (share of pickups, speed factor, median trip distance in km).
+# In the schema's order, which the random draws follow: reordering would change every batch.
+ZONE_PROFILES: dict[str, tuple[float, float, float]] = {
     "downtown": (0.24, 0.70, 3.0),
     "midtown": (0.18, 0.85, 4.0),
     "university": (0.12, 0.95, 4.5),
@@ -37,8 +39,8 @@ ZONES: dict[str, tuple[float, float, float]] = {
 NEW_ZONE = "riverside"
 NEW_ZONE_SPEED, NEW_ZONE_DISTANCE_KM, NEW_ZONE_SHARE = 0.60, 11.0, 0.30
 
-# weather: (probability, speed factor, temperature mean and sd in °C)
-WEATHER: dict[str, tuple[float, float, float, float]] = {
+# How each weather of the schema behaves: (probability, speed factor, temperature mean, sd in °C).
+WEATHER_PROFILES: dict[str, tuple[float, float, float, float]] = {
     "clear": (0.60, 1.00, 17.0, 6.0),
     "rain": (0.30, 0.85, 10.0, 5.0),
     "snow": (0.10, 0.70, -2.0, 3.0),
@@ -50,19 +52,6 @@ _HOUR_WEIGHTS = np.array(
 HOUR_SHARE = _HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()
 BASE_SPEED_KMH = 30.0
 CONGESTION_SPEED_FACTOR = 0.70  # concept drift: the same trip takes about 43% longer to drive
-
-FEATURE_COLUMNS = [
-    "pickup_zone",
-    "pickup_hour",
-    "weekday",
-    "distance_km",
-    "passengers",
-    "temperature_c",
-    "precipitation_mm",
-    "weather",
-]
-TARGET = "duration_min"
-COLUMNS = ["trip_id", "day", "pickup_datetime", *FEATURE_COLUMNS, TARGET]
 
 
 @dataclass(frozen=True)
@@ -151,18 +140,18 @@ def simulate_day(
     active = spec.is_active(day, start_day)
 
     base = _rng(seed, day, 0)
-    zone_names = list(ZONES)
-    zone_share = np.array([ZONES[z][0] for z in zone_names])
+    zone_names = list(ZONE_PROFILES)
+    zone_share = np.array([ZONE_PROFILES[z][0] for z in zone_names])
     zones = base.choice(zone_names, size=n, p=zone_share / zone_share.sum())
     hours = base.choice(24, size=n, p=HOUR_SHARE)
     minutes = base.integers(0, 60, size=n)
-    median_km = np.array([ZONES[z][2] for z in zones])
+    median_km = np.array([ZONE_PROFILES[z][2] for z in zones])
     distance = np.clip(median_km * base.lognormal(0.0, 0.5, size=n), 0.3, 80.0)
     passengers = base.choice([1, 2, 3, 4, 5, 6], size=n, p=[0.55, 0.25, 0.1, 0.07, 0.02, 0.01])
-    weather_names = list(WEATHER)
-    weather = base.choice(weather_names, size=n, p=[WEATHER[w][0] for w in weather_names])
-    temp_mean = np.array([WEATHER[w][2] for w in weather])
-    temp_sd = np.array([WEATHER[w][3] for w in weather])
+    weather_names = list(WEATHER_PROFILES)
+    weather = base.choice(weather_names, size=n, p=[WEATHER_PROFILES[w][0] for w in weather_names])
+    temp_mean = np.array([WEATHER_PROFILES[w][2] for w in weather])
+    temp_sd = np.array([WEATHER_PROFILES[w][3] for w in weather])
     temperature = temp_mean + temp_sd * base.standard_normal(n)
     rain_mm = base.gamma(2.0, 2.0, size=n)
     precipitation = np.where(
@@ -171,7 +160,7 @@ def simulate_day(
     noise = _rng(seed, day, 2).lognormal(0.0, 0.12, size=n)
 
     change = _rng(seed, day, 1)
-    speed_zone = np.array([ZONES[z][1] for z in zones])
+    speed_zone = np.array([ZONE_PROFILES[z][1] for z in zones])
     if active and scenario == "covariate_shift":
         moved = change.random(n) < NEW_ZONE_SHARE
         zones = np.where(moved, NEW_ZONE, zones)
@@ -183,7 +172,7 @@ def simulate_day(
     rush = np.isin(hours, [7, 8, 9, 16, 17, 18, 19])
     night = hours < 6
     speed_hour = np.where(rush, 0.65, np.where(night, 1.25, 1.0))
-    speed_weather = np.array([WEATHER[w][1] for w in weather])
+    speed_weather = np.array([WEATHER_PROFILES[w][1] for w in weather])
     speed = BASE_SPEED_KMH * speed_zone * speed_hour * speed_weather
     speed *= 1.05 if weekday >= 5 else 1.0
     if active and scenario == "concept_drift":

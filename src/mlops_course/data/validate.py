@@ -13,43 +13,9 @@ from typing import Literal
 
 import pandas as pd
 
-from mlops_course.data.simulate import WEATHER, ZONES
+from mlops_course.schema import SCHEMA, ColumnRule, Kind
 
-Kind = Literal["int", "float", "category", "datetime", "string"]
 Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class ColumnRule:
-    """What one column must look like.
-
-    Ranges are *physical plausibility*, not the training distribution: a 40 km trip is rare but
-    real, a 40,000 km trip is a unit error. Distribution shift is monitoring's job (stage 4).
-    Unknown categories are warnings, because a new zone can be real news rather than bad data.
-    """
-
-    kind: Kind
-    min: float | None = None
-    max: float | None = None
-    allowed: frozenset[str] | None = None
-    max_null_rate: float = 0.0
-    unique: bool = False
-
-
-SCHEMA: dict[str, ColumnRule] = {
-    "trip_id": ColumnRule("string", unique=True),
-    "day": ColumnRule("int", min=0),
-    "pickup_datetime": ColumnRule("datetime"),
-    "pickup_zone": ColumnRule("category", allowed=frozenset(ZONES)),
-    "pickup_hour": ColumnRule("int", min=0, max=23),
-    "weekday": ColumnRule("int", min=0, max=6),
-    "distance_km": ColumnRule("float", min=0.1, max=200.0),
-    "passengers": ColumnRule("int", min=1, max=8, max_null_rate=0.01),
-    "temperature_c": ColumnRule("float", min=-40.0, max=50.0),
-    "precipitation_mm": ColumnRule("float", min=0.0, max=200.0),
-    "weather": ColumnRule("category", allowed=frozenset(WEATHER)),
-    "duration_min": ColumnRule("float", min=0.5, max=600.0),
-}
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial import distance
 
+from mlops_course.schema import PREDICTION
+
 Method = Literal["auto", "ks", "wasserstein", "psi", "chi2", "jensenshannon"]
 Kind = Literal["numerical", "categorical"]
 
@@ -54,7 +56,6 @@ DISTANCE_THRESHOLD = 0.1
 PSI_THRESHOLD = 0.1
 PSI_BINS = 10
 DRIFT_SHARE = 0.25
-PREDICTION = "prediction"
 
 #: The default threshold of each method; p-value methods drift *below* it, distances at or above.
 DEFAULT_THRESHOLDS: dict[str, float] = {

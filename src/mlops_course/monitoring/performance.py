@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from mlops_course.data.simulate import TARGET
+from mlops_course.schema import TARGET
 
 WINDOW_DAYS = 3
 LABEL_DELAY_DAYS = 1

@@ -3,7 +3,7 @@
 Drift tests compare the *present* values, and a broken upstream release need not move them: the
 course's data-quality incident drops a fifth of the passenger counts at random, and the counts
 that remain look exactly as before. This monitor measures what drift tests leave out, with the
-plausibility rules of :data:`mlops_course.data.validate.SCHEMA`, so ingestion (stage 1) and
+plausibility rules of :data:`mlops_course.schema.SCHEMA`, so ingestion (stage 1) and
 monitoring agree on what "broken" means without repeating the rules.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from mlops_course.data.validate import SCHEMA, ColumnRule
+from mlops_course.schema import SCHEMA, ColumnRule
 
 COLUMNS = [
     "feature",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from mlops_course.features import to_model_input
-from mlops_course.monitoring.drift import PREDICTION
+from mlops_course.schema import PREDICTION
 from mlops_course.settings import get_settings
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from mlops_course.monitoring.drift import PREDICTION, DriftReport, Method, detect_drift
+from mlops_course.monitoring.drift import DriftReport, Method, detect_drift
+from mlops_course.schema import PREDICTION
 
 MONITORED = [
     "pickup_zone",

@@ -39,15 +39,15 @@ from tqdm.auto import tqdm
 
 from mlops_course import registry
 from mlops_course.data.collect import batch_name, ingest_batch, load_raw
-from mlops_course.data.simulate import FEATURE_COLUMNS, TARGET, get_scenario, simulate_day
+from mlops_course.data.simulate import get_scenario, simulate_day
 from mlops_course.features import to_model_input
 from mlops_course.model_checks import Regressor
-from mlops_course.monitoring.drift import PREDICTION
 from mlops_course.monitoring.performance import LABEL_DELAY_DAYS, WINDOW_DAYS
 from mlops_course.monitoring.reference import build_reference
 from mlops_course.monitoring.trips import detect_trip_drift
 from mlops_course.pipelines import retrain as rt
 from mlops_course.pipelines.triggers import Signals, Trigger, TriggerPolicy
+from mlops_course.schema import FEATURE_COLUMNS, PREDICTION, TARGET
 from mlops_course.settings import get_settings
 
 

@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops_course.data.simulate import FEATURE_COLUMNS
-from mlops_course.data.validate import SCHEMA
 from mlops_course.features import to_model_input
+from mlops_course.schema import FEATURE_COLUMNS, SCHEMA
 
 
 def _template_value(column: str) -> Any:

@@ -31,9 +31,10 @@ from mlflow.entities.model_registry import ModelVersion
 from sklearn.pipeline import Pipeline
 
 from mlops_course import registry
-from mlops_course.data.validate import SCHEMA
+from mlops_course.model_io import load_logged
+from mlops_course.schema import EXAMPLE_TRIP, SCHEMA
 from mlops_course.serving.frame import to_frame
-from mlops_course.serving.schema import EXAMPLE_TRIP, ModelInfo, ModelRef, Trip
+from mlops_course.serving.schema import ModelInfo, ModelRef, Trip
 from mlops_course.tracking import TrackingServerUnavailable, current_uri, require_server
 
 log = logging.getLogger("mlops_course.serving")
@@ -157,8 +158,7 @@ def load_version(name: str, version: ModelVersion, alias: str) -> LoadedModel:
             artifact_uri=f"models:/{name}/{number}", dst_path=tmp
         )
         meta = Model.load(local)
-        with registry.trusted_model_loading():
-            pipeline = mlflow.sklearn.load_model(local)
+        pipeline = load_logged(local)
     loaded = LoadedModel(
         pipeline=pipeline,
         name=name,

@@ -73,7 +73,7 @@ def start_mlflow_serve(
 
     The course compares its API with it (notebooks and ``benchmarks/serving.py``). One worker,
     MLflow's default; the model is loaded with the course's opt-in to deserialize it (see
-    :func:`mlops_course.registry.trusted_model_loading`). The log is ``<workdir>/mlflow-serve.log``.
+    :func:`mlops_course.model_io.trusted_model_loading`). The log is ``<workdir>/mlflow-serve.log``.
     """
     settings = get_settings()
     workdir = Path(settings.workdir if workdir is None else workdir).resolve()

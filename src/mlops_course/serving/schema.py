@@ -2,10 +2,10 @@
 
 The service must accept exactly what the model was trained on and refuse everything else with a
 message a client can act on. The ranges therefore come from
-:data:`mlops_course.data.validate.SCHEMA` (the rules that training data passes), not from numbers
+:data:`mlops_course.schema.SCHEMA` (the rules that training data passes), not from numbers
 repeated here, so a trip the validator would reject cannot be served, and a change to a range
 changes both at once. The fields follow
-:data:`mlops_course.data.simulate.FEATURE_COLUMNS`; a unit test fails when the two drift apart.
+:data:`mlops_course.schema.FEATURE_COLUMNS`; a unit test fails when the two drift apart.
 
 Choices a client can rely on:
 
@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mlops_course.data.validate import SCHEMA
+from mlops_course.schema import EXAMPLE_TRIP, SCHEMA
 
 MAX_BATCH = 1_000
 """Most trips in one ``POST /predict/batch`` (``MLOPS_MAX_BATCH`` can lower or raise it).
@@ -127,16 +127,6 @@ Category = Annotated[
     AfterValidator(_printable),
 ]
 
-EXAMPLE_TRIP: dict[str, Any] = {
-    "pickup_zone": "downtown",
-    "pickup_hour": 8,
-    "weekday": 2,
-    "distance_km": 3.4,
-    "passengers": 1,
-    "temperature_c": 12.5,
-    "precipitation_mm": 0.0,
-    "weather": "clear",
-}
 _EXAMPLE_UNKNOWN_ZONE = {
     **EXAMPLE_TRIP,
     "pickup_zone": "riverside",

@@ -17,6 +17,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from mlops_course import __version__, doctor, services, template
+from mlops_course.exits import HELP, ExitCode, fail
 from mlops_course.settings import get_settings
 
 
@@ -49,6 +50,7 @@ class _LazyCommands(TyperGroup):
 app = typer.Typer(
     cls=_LazyCommands,
     help="The mlops-course toolkit: data, services, training and labs of the course.",
+    epilog=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -59,12 +61,6 @@ app.command("update")(template.update_command)
 app.command("doctor")(doctor.doctor_command)
 console = Console()
 err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    """Print a readable error and exit; no traceback for mistakes a person can fix."""
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -93,7 +89,7 @@ def services_up() -> None:
     try:
         service = services.start_mlflow(detach=True)
     except services.ServiceError as error:
-        fail(str(error))
+        fail(str(error), ExitCode.UNREACHABLE)
     state["mlflow"] = service
     services.write_state(state)
     console.print(f"mlflow is up at [bold]{service.url}[/] (pid {service.pid})")
@@ -130,7 +126,9 @@ def services_status() -> None:
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: MLOPS_API_PORT, else 8000).")
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Interface (default: MLOPS_HOST).")] = None,
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow server (default: MLOPS_TRACKING_URI).")
@@ -144,6 +142,7 @@ def serve(
     """Serve the champion model over HTTP until Ctrl-C (token for reloads: MLOPS_API_TOKEN)."""
     from mlops_course.serving import ServingSettings
     from mlops_course.serving import serve as run_server
+    from mlops_course.serving.server import listen_address
 
     values = {
         "tracking_uri": tracking_uri,
@@ -152,7 +151,7 @@ def serve(
         "watch_alias": watch_alias,
     }
     overrides = {k: v for k, v in values.items() if v is not None}
-    run_server(host or get_settings().host, port, ServingSettings(**overrides))
+    run_server(*listen_address(host, port), ServingSettings(**overrides))
 
 
 def _yes(flag: bool) -> str:
@@ -210,7 +209,7 @@ def validate_file(
     report = validate(frame, batch=path.stem)
     console.print(report.summary(), markup=False, highlight=False)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NO)
 
 
 @app.command()
@@ -261,7 +260,10 @@ def labs_generate(
             for problem in problems:
                 err.print(f"stale: {problem}", markup=False)
             if problems:
-                fail("labs/ is out of date: run `mlops-course labs generate` and commit the result")
+                fail(
+                    "labs/ is out of date: run `mlops-course labs generate` and commit the result",
+                    ExitCode.NO,
+                )
             console.print(f"labs in {labs} are up to date with {solutions}")
             return
         written = generate(solutions, labs)
@@ -366,9 +368,9 @@ def _run_step(step: str, params_file: Path) -> None:
             )
     except stages.PipelineStopped as stop:
         err.print(f"[bold red]pipeline stopped:[/] {stop}", markup=True, highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.NO) from None
     except stages.PipelineError as error:
-        fail(str(error), code=2)
+        fail(str(error))
 
 
 _PARAMS = Annotated[Path, typer.Option("--params", help="Parameters file.")]

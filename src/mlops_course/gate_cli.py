@@ -1,8 +1,9 @@
 """``mlops-course gate``: the quality gate and the model checks as commands a CI job can run.
 
-Exit codes are the interface: 0 when the candidate passes, 1 when it is blocked (the job, and the
-pipeline after it, stops), 2 when the gate could not run at all (a missing file, an unreachable
-registry), so a broken setup is never mistaken for a worse model.
+Exit codes are the interface (:class:`mlops_course.exits.ExitCode`): 0 when the candidate passes,
+1 when it is blocked (the job, and the pipeline after it, stops), 2 when the gate could not run as
+asked (a missing file), 3 when the registry is unreachable, so a broken setup is never mistaken
+for a worse model.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
+from mlops_course.exits import HELP, ExitCode, ServiceUnreachable, fail
 from mlops_course.gate import MAE_MARGIN, GateReport, evaluate_gate
 from mlops_course.model_checks import BASELINE_MARGIN, run_model_checks
 from mlops_course.schema import TARGET
@@ -21,6 +23,7 @@ from mlops_course.settings import get_settings
 
 app = typer.Typer(
     help="The quality gate: compare a candidate model with the champion; run the model checks.",
+    epilog=HELP,
     no_args_is_help=True,
 )
 console = Console(highlight=False)
@@ -29,11 +32,6 @@ err = Console(stderr=True, highlight=False)
 
 class GateSetupError(RuntimeError):
     """The gate cannot run as asked; the message says what to fix."""
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
 
 
 def load_candidate(source: str) -> Any:
@@ -50,12 +48,9 @@ def load_candidate(source: str) -> Any:
 
 def _load_mlflow(uri: str) -> Any:
     from mlops_course.model_io import load_logged
-    from mlops_course.tracking import TrackingServerUnavailable, require_server
+    from mlops_course.tracking import require_server
 
-    try:
-        require_server()
-    except TrackingServerUnavailable as error:
-        raise GateSetupError(str(error)) from None
+    require_server()  # a server that is down is not bad input: ServiceUnreachable, exit 3
     return load_logged(uri)
 
 
@@ -64,7 +59,7 @@ def load_champion(name: str, alias: str) -> tuple[Any, str | None]:
     import mlflow
 
     from mlops_course.registry import get_version
-    from mlops_course.tracking import TrackingServerUnavailable, require_server
+    from mlops_course.tracking import require_server
 
     if not mlflow.get_tracking_uri().startswith(("http://", "https://")):
         raise GateSetupError(
@@ -72,10 +67,7 @@ def load_champion(name: str, alias: str) -> tuple[Any, str | None]:
             "--tracking-uri), give the champion as a file with --champion, or pass --no-champion "
             "for the very first model"
         )
-    try:
-        require_server()
-    except TrackingServerUnavailable as error:
-        raise GateSetupError(str(error)) from None
+    require_server()
     version = get_version(alias, name)
     if version is None:
         return None, None
@@ -179,7 +171,9 @@ def run(
             champion_model, version = load_champion(name, alias)
             where = f"models:/{name}@{alias} (version {version})" if version else "none"
     except GateSetupError as error:
-        _fail(str(error))
+        fail(str(error))
+    except ServiceUnreachable as error:
+        fail(str(error), ExitCode.UNREACHABLE)
     console.print(f"candidate: {candidate}\nchampion:  {where}")
     result = evaluate_gate(
         model,
@@ -196,7 +190,7 @@ def run(
         console.print(f"report written to {report}")
     if not result.passed:
         err.print("[bold red]blocked:[/] the candidate must not replace the champion")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NO)
     if register:
         version = register_candidate(model, eval_frame, result, name)
         console.print(f"registered {name} version {version} as the challenger")
@@ -216,14 +210,16 @@ def checks(
         loaded = load_candidate(model)
         frame = _read_frame(eval_data, "evaluation set")
     except GateSetupError as error:
-        _fail(str(error))
+        fail(str(error))
+    except ServiceUnreachable as error:
+        fail(str(error), ExitCode.UNREACHABLE)
     results = run_model_checks(loaded, frame)
     for result in results:
         console.print(str(result), markup=False)
     failed = [r for r in results if not r.passed]
     if failed:
         err.print(f"[bold red]{len(failed)} of {len(results)} model checks failed[/]")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NO)
     console.print(f"all {len(results)} model checks passed")
 
 
@@ -244,9 +240,9 @@ def promote(
     try:
         require_server()
     except TrackingServerUnavailable as error:
-        _fail(str(error))
+        fail(str(error), ExitCode.UNREACHABLE)
     version = registry.get_version(alias, name)
     if version is None:
-        _fail(f"model {name!r} has no {alias!r} alias: run `mlops-course gate run --register`")
+        fail(f"model {name!r} has no {alias!r} alias: run `mlops-course gate run --register`")
     registry.promote(version.version, name)
     console.print(f"{name} version {version.version} is now the champion")

@@ -26,6 +26,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from mlops_course.exits import fail
+
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "template"
 # Written into the template repository's .git folder: proof that a folder is ours to overwrite.
 MARKER = "mlops-course-template"
@@ -44,7 +46,6 @@ GIT_IDENTITY = [
     "tag.gpgsign=false",
 ]
 
-err = Console(stderr=True)
 console = Console()
 
 
@@ -275,11 +276,6 @@ def update_project(
     return version, conflicts
 
 
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(1)
-
-
 def new_command(
     path: Annotated[Path, typer.Argument(help="A new (or empty) folder for the project.")],
     defaults: Annotated[
@@ -319,12 +315,12 @@ def new_command(
             path, {k: v for k, v in given.items() if v is not None}, defaults=defaults, quiet=False
         )
     except InteractiveSessionError:
-        _fail(
+        fail(
             "there is no terminal to ask the questions in; add --defaults, or give the answers "
             "as options (see `mlops-course new --help`)"
         )
     except (TemplateError, ValueError, CopierError) as error:
-        _fail(str(error))
+        fail(str(error))
     console.print(f"template {version.tag}; update later with: mlops-course update {path}")
 
 
@@ -337,7 +333,7 @@ def update_command(
     try:
         version, conflicts = update_project(path, quiet=False)
     except (TemplateError, ValueError, CopierError) as error:
-        _fail(str(error))
+        fail(str(error))
     console.print(f"{path} is now at template {version.tag}; review with `git diff`")
     for conflict in conflicts:
         console.print(f"[yellow]conflict to resolve:[/] {conflict}")

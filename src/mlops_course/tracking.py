@@ -10,10 +10,11 @@ from __future__ import annotations
 import httpx
 import mlflow
 
+from mlops_course.exits import ServiceUnreachable
 from mlops_course.settings import get_settings
 
 
-class TrackingServerUnavailable(RuntimeError):
+class TrackingServerUnavailable(ServiceUnreachable):
     """The MLflow tracking server does not answer; the message names the URI and the fix."""
 
 

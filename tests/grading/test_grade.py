@@ -215,7 +215,7 @@ def test_cli_grade_reports_missing_input(args, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "solutions").mkdir()
     result = CliRunner().invoke(app, ["grade", *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "error:" in result.output
 
 

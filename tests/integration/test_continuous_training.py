@@ -214,10 +214,10 @@ def test_ct_commands_simulate_and_report_status(
     assert {p.name for p in out.iterdir()} >= {"timeline.csv", "timeline.png", "summary.json"}
     assert len((out / "timeline.csv").read_text().splitlines()) == 6
     again = CliRunner().invoke(ct_app, [*args, "--model-name", model_name])
-    assert again.exit_code == 1 and "not empty" in again.output
+    assert again.exit_code == 2 and "not empty" in again.output
     args[-1] = str(tmp_path / "second")
     again = CliRunner().invoke(ct_app, [*args, "--model-name", model_name])
-    assert again.exit_code == 1 and "already has a champion" in again.output
+    assert again.exit_code == 2 and "already has a champion" in again.output
 
     status = CliRunner().invoke(ct_app, ["status", "--model-name", model_name])
     assert status.exit_code == 0, status.output

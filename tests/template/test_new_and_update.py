@@ -56,7 +56,7 @@ def test_a_non_empty_target_is_refused_and_left_as_it_was(
     (target / "notes" / "todo.txt").write_text("mine\n")
     before = listing(target)
     result = CliRunner().invoke(cli, ["new", str(target), "--defaults"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "already exists and is not empty" in result.output
     assert listing(target) == before
     assert (target / "notes" / "todo.txt").read_text() == "mine\n"
@@ -68,7 +68,7 @@ def test_an_invalid_package_name_is_refused_and_nothing_is_written(
 ) -> None:
     target = tmp_path / "proj"
     result = CliRunner().invoke(cli, ["new", str(target), "--defaults", "--package-name", name])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     # Each name has its own reason; the whole sentence must reach the user (rich may wrap it).
     problem = template.package_name_problem(name)
     assert problem is not None, f"{name!r} is accepted by package_name_problem"
@@ -200,6 +200,6 @@ def test_without_a_terminal_or_defaults_the_error_says_what_to_do(
     tmp_path: Path, template_repo: Path
 ) -> None:
     result = CliRunner().invoke(cli, ["new", str(tmp_path / "proj")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "add --defaults" in result.output
     assert not (tmp_path / "proj").exists()

@@ -153,15 +153,15 @@ def test_unknown_scenario_exits_2_listing_scenarios() -> None:
 def test_unsupported_output_suffix_is_an_error() -> None:
     """An output name that is neither parquet nor CSV fails with a readable message."""
     result = runner.invoke(app, ["simulate", "--day", "1", "--out", "y.txt", "--n", "5"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "error:" in result.output
     assert not Path("y.txt").exists()
 
 
 def test_validate_missing_file_is_a_readable_error() -> None:
-    """A missing file gives 'error: no such file', exit 1 and no Python traceback."""
+    """A missing file gives 'error: no such file', exit 2 (bad input) and no Python traceback."""
     result = runner.invoke(app, ["validate", "nope.parquet"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "error:" in result.output
     assert "nope.parquet" in result.output
     assert "Traceback" not in result.output
@@ -169,10 +169,10 @@ def test_validate_missing_file_is_a_readable_error() -> None:
 
 
 def test_validate_garbage_file_is_a_readable_error() -> None:
-    """A file that is not parquet gives 'error:' with the reason, exit 1 and no traceback."""
+    """A file that is not parquet gives 'error:' with the reason, exit 2 and no traceback."""
     Path("garbage.parquet").write_bytes(b"this is not a parquet file at all")
     result = runner.invoke(app, ["validate", "garbage.parquet"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "error:" in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)

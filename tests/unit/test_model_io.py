@@ -33,7 +33,7 @@ def test_the_union_is_exactly_the_kinds_types() -> None:
 
 
 def test_an_unknown_kind_is_named() -> None:
-    with pytest.raises(ValueError, match="unknown model kind 'xgboost'.*hgb, ridge"):
+    with pytest.raises(ValueError, match=r"unknown model kind 'xgboost'.*hgb, ridge"):
         trusted_types("xgboost")
 
 

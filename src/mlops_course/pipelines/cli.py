@@ -21,19 +21,15 @@ from rich.table import Table
 
 from mlops_course import registry, services
 from mlops_course.data.simulate import SCENARIOS
+from mlops_course.exits import HELP, ExitCode, fail
 from mlops_course.settings import get_settings
 
 app = typer.Typer(
     help="Continuous training: simulate the loop, retrain, roll back, inspect.",
+    epilog=HELP,
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)  # no hard wraps: CI logs and tests read whole lines
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(1)
 
 
 def _scenario(name: str) -> str:
@@ -55,10 +51,12 @@ def _connect(stack: ExitStack, *, start: bool = True) -> str:
         try:
             return connect(uri)
         except TrackingServerUnavailable as error:
-            _fail(str(error))
+            fail(str(error), ExitCode.UNREACHABLE)
     if not start:
-        _fail(
-            "no MLflow server: set MLOPS_TRACKING_URI, or start one with `mlops-course services up`"
+        fail(
+            "no MLflow server: set MLOPS_TRACKING_URI, "
+            "or start one with `mlops-course services up`",
+            ExitCode.UNREACHABLE,
         )
     console.print("starting a local MLflow server (set MLOPS_TRACKING_URI to use yours) ...")
     server = stack.enter_context(services.start_mlflow())
@@ -98,7 +96,7 @@ def simulate(
         scenario=scenario, days=days, policy=TriggerPolicy(schedule_days=schedule_days)
     )
     if (out / "data").exists() and any((out / "data").iterdir()):
-        _fail(f"{out / 'data'} is not empty: choose a new --out folder, or delete the old run")
+        fail(f"{out / 'data'} is not empty: choose a new --out folder, or delete the old run")
     with ExitStack() as stack:
         uri = _connect(stack)
         client = None
@@ -114,7 +112,7 @@ def simulate(
         try:
             result = loop.run(progress=True)
         except ValueError as error:
-            _fail(str(error))
+            fail(str(error))
     paths = write_timeline(result, out)
     typer.echo(result.trigger_log.to_string(index=False))
     typer.echo(result.retrain_log.to_string(index=False))
@@ -124,7 +122,7 @@ def simulate(
         typer.echo(recovery(result).summary())
     console.print(f"timeline: {paths['timeline']}  plot: {paths['plot']}")
     if result.api_failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NO)
 
 
 @app.command()
@@ -146,7 +144,7 @@ def retrain(
     raw = get_settings().raw_dir
     batches = sorted(raw.glob("trips_day_*.parquet"))
     if not batches:
-        _fail(f"no validated batches in {raw}: collect some first (mlops-course collect)")
+        fail(f"no validated batches in {raw}: collect some first (mlops-course collect)")
     last = max(int(p.stem.rsplit("_", 1)[1]) for p in batches)
     days = select_window(raw, last, window_days)
     with ExitStack() as stack:
@@ -163,7 +161,7 @@ def retrain(
     typer.echo(result.gate.summary())
     typer.echo(result.summary())
     if not result.gate.passed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NO)
 
 
 @app.command()
@@ -179,14 +177,14 @@ def rollback(
         try:
             restored = registry.rollback(model_name)
         except LookupError as error:
-            _fail(str(error))
+            fail(str(error))
     console.print(f"champion is version {restored.version} again")
     if api_url:
         from mlops_course.pipelines.loop import ApiClient
 
         token = os.environ.get("MLOPS_API_TOKEN", "")
         if not token:
-            _fail("set MLOPS_API_TOKEN to the API's token to reload it")
+            fail("set MLOPS_API_TOKEN to the API's token to reload it")
         client = ApiClient(api_url, token)
         try:
             answer = client.reload()

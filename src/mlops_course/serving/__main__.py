@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mlops_course.serving.server import DEFAULT_PORT
+from mlops_course.serving.server import DEFAULT_PORT, listen_address
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m mlops_course.serving", description="Serve the trip-duration model."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (loopback)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
+    parser.add_argument("--host", help="interface to bind (default: MLOPS_HOST, loopback)")
+    parser.add_argument(
+        "--port", type=int, help=f"port to listen on (default: MLOPS_API_PORT, else {DEFAULT_PORT})"
+    )
     parser.add_argument("--tracking-uri", help="MLflow server (default: MLOPS_TRACKING_URI)")
     parser.add_argument("--model-name", help="registered model (default: MLOPS_MODEL_NAME)")
     parser.add_argument("--model-alias", help="alias to serve (default: champion)")
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
         }.items()
         if value is not None
     }
-    serve(args.host, args.port, ServingSettings(**overrides), log_level=args.log_level)
+    host, port = listen_address(args.host, args.port)
+    serve(host, port, ServingSettings(**overrides), log_level=args.log_level)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,21 @@ from __future__ import annotations
 import os
 
 from mlops_course.serving.settings import ServingSettings
+from mlops_course.settings import get_settings
 
 DEFAULT_PORT = 8000
+
+
+def listen_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """Where the API listens: the options when given, else ``MLOPS_HOST`` and ``MLOPS_API_PORT``.
+
+    Both entry points (``mlops-course serve`` and ``python -m mlops_course.serving``) resolve
+    the address here, so the environment configures them alike. ``MLOPS_API_PORT`` unset (0)
+    means :data:`DEFAULT_PORT`: a server that people and containers connect to needs a port they
+    can know (only the notebooks' ``start_api`` picks a free one).
+    """
+    settings = get_settings()
+    return host or settings.host, port if port is not None else (settings.api_port or DEFAULT_PORT)
 
 
 def serve(

@@ -211,6 +211,11 @@ db._initialize_tables(sqlalchemy.create_engine("sqlite:///" + sys.argv[1]))
 """
 
 
+def user_cache_dir() -> Path:
+    """The user's cache folder (``XDG_CACHE_HOME``, else ``~/.cache``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
 def _copy_empty_mlflow_database(database: Path) -> None:
     """Start a new server from a copy of an empty, already migrated database, if one can be had.
 
@@ -224,13 +229,14 @@ def _copy_empty_mlflow_database(database: Path) -> None:
     """
     from importlib.metadata import version
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-course"
+    cache = user_cache_dir() / "mlops-course"
     template = cache / f"mlflow-{version('mlflow')}-empty.db"
     try:
         if not template.exists():
             cache.mkdir(parents=True, exist_ok=True)
             partial = cache / f".{template.name}.{os.getpid()}"
             partial.unlink(missing_ok=True)
+            partial.touch()  # a read-only cache fails here, before seconds of table creation
             subprocess.run(
                 [sys.executable, "-c", _CREATE_TABLES, str(partial)],
                 check=True,

@@ -233,3 +233,16 @@ def test_sandbox_blocks_writes_outside_the_scratch_folder(course, make_solution,
     result = grade_submission(_write(student, tmp_path / "subs" / "attack.ipynb"), solutions)
     assert target.read_text() == "untouched"
     assert result.score == 4.0, "the sandbox must not break honest work"
+
+
+def test_a_student_kernel_reads_the_graders_cache_but_has_a_home_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lab's MLflow server copies the grader's migrated database instead of building one."""
+    from mlops_course.grading.grade import _kernel_env
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "grader-cache"))
+    (tmp_path / "scratch").mkdir()
+    env = _kernel_env(tmp_path / "scratch")
+    assert env["HOME"] == str(tmp_path / "scratch")
+    assert env["XDG_CACHE_HOME"] == str(tmp_path / "grader-cache")

@@ -38,6 +38,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
 from mlops_course.grading.labs import is_graded, is_hidden, lab_id, tags
+from mlops_course.services import user_cache_dir
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -193,6 +194,9 @@ def _kernel_env(scratch: Path) -> dict[str, str]:
     env.update(
         {
             "HOME": str(scratch),
+            # The grader's cache, read-only under the sandbox: a server the lab starts copies the
+            # migrated empty MLflow database from it instead of migrating one for every student.
+            "XDG_CACHE_HOME": str(user_cache_dir()),
             "TMPDIR": str(scratch / "tmp"),
             "MLOPS_WORKDIR": str(scratch / ".mlops"),
             "MLOPS_DATA_DIR": str(scratch / "data"),

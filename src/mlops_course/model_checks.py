@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from mlops_course.evaluate import mae
 from mlops_course.features import to_model_input
 from mlops_course.schema import FEATURE_COLUMNS, TARGET
 
@@ -127,10 +128,6 @@ def _predict(model: Regressor, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict(to_model_input(frame)), dtype=float)
 
 
-def _mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(np.abs(y_true - y_pred)))
-
-
 def check_beats_baseline(
     model: Regressor,
     eval_frame: pd.DataFrame,
@@ -144,8 +141,8 @@ def check_beats_baseline(
     """
     y = eval_frame[TARGET].to_numpy(dtype=float)
     constant = float(np.median(y)) if baseline_value is None else float(baseline_value)
-    model_mae = _mae(y, _predict(model, eval_frame))
-    baseline_mae = _mae(y, np.full(len(y), constant))
+    model_mae = mae(y, _predict(model, eval_frame))
+    baseline_mae = mae(y, np.full(len(y), constant))
     bar = (1 - margin) * baseline_mae
     passed = model_mae <= bar
     message = (

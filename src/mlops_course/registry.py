@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import io
-
-import mlflow
-from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING
 
 from mlops_course.model_io import load_logged
 from mlops_course.settings import get_settings
 from mlops_course.tracking import require_server
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+    from sklearn.pipeline import Pipeline
+
+# The alias names are imported by settings and services that never touch the registry (the API's
+# settings, say), so MLflow is imported inside the functions that call it.
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -37,6 +39,8 @@ def register(
     MLflow reports progress on stderr, which interleaves unpredictably with stdout in notebooks;
     its messages are passed on as one block on stdout so stored notebook outputs stay stable.
     """
+    import mlflow
+
     require_server()
     captured = io.StringIO()
     with contextlib.redirect_stderr(captured):
@@ -47,11 +51,16 @@ def register(
 
 def set_alias(alias: str, version: int | str, name: str | None = None) -> None:
     """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+    from mlflow.tracking import MlflowClient
+
     MlflowClient().set_registered_model_alias(_name(name), alias, str(version))
 
 
 def get_version(alias: str, name: str | None = None) -> ModelVersion | None:
     """The version an alias points to, or None when the alias (or the model) does not exist."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
     try:
         return MlflowClient().get_model_version_by_alias(_name(name), alias)
     except MlflowException as error:
@@ -67,6 +76,8 @@ def promote(version: int | str, name: str | None = None) -> ModelVersion:
     if current is not None and str(current.version) != str(version):
         set_alias(PREVIOUS, current.version, name)
     set_alias(CHAMPION, version, name)
+    from mlflow.tracking import MlflowClient
+
     return MlflowClient().get_model_version(name, str(version))
 
 

@@ -198,7 +198,8 @@ def start(
     )
 
 
-def _mlflow_executable() -> list[str]:
+def mlflow_command() -> list[str]:
+    """How to run this environment's ``mlflow``: the script beside Python, else ``-m mlflow``."""
     script = Path(sys.executable).with_name("mlflow")
     return [str(script)] if script.exists() else [sys.executable, "-m", "mlflow"]
 
@@ -270,7 +271,7 @@ def start_mlflow(
     if not database.exists():
         _copy_empty_mlflow_database(database)
     command = [
-        *_mlflow_executable(),
+        *mlflow_command(),
         "server",
         "--backend-store-uri",
         f"sqlite:///{database}",

@@ -8,7 +8,6 @@ into one sentence that names the tracking URI and says how to start a server.
 from __future__ import annotations
 
 import httpx
-import mlflow
 
 from mlops_course.exits import ServiceUnreachable
 from mlops_course.settings import get_settings
@@ -20,6 +19,8 @@ class TrackingServerUnavailable(ServiceUnreachable):
 
 def current_uri() -> str:
     """The tracking URI this process would log to."""
+    import mlflow  # here, not at the top: the registry's alias names must stay cheap to import
+
     return mlflow.get_tracking_uri()
 
 
@@ -57,5 +58,7 @@ def connect(uri: str | None = None) -> str:
             "`mlops-course services up`"
         )
     require_server(uri)
+    import mlflow
+
     mlflow.set_tracking_uri(uri)
     return uri

@@ -38,8 +38,12 @@ def _set_params(project: Path, **changes: dict) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A git + DVC project with the course's pipeline, sized down to run in seconds."""
-    for name in ("dvc.yaml", "params.yaml"):
+    """A git + DVC project with the course's pipeline, sized down to run in seconds.
+
+    It has the repository's own .gitignore, so what `make pipeline` meets in a clone (DVC
+    refuses to run when dvc.lock is git-ignored) is met here too.
+    """
+    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
         shutil.copy(REPO / name, tmp_path / name)
     _set_params(tmp_path, data={"days": 5, "trips_per_day": 300}, split={"eval_days": 1})
     _run(["git", "init", "-q", "-b", "main"], tmp_path)

@@ -15,8 +15,10 @@ from matplotlib.figure import Figure
 
 from mlops_course.evaluate import (
     baseline_metrics,
+    mae,
     plot_predictions,
     regression_metrics,
+    relative_error,
 )
 
 
@@ -71,3 +73,28 @@ def test_plot_predictions_has_two_axes() -> None:
         assert len(right.patches) == 50
     finally:
         plt.close(fig)
+
+
+def test_mae_and_relative_error_are_the_one_definition() -> None:
+    """Known values, and the MAE that regression_metrics rounds is this one."""
+    y_true, y_pred = [10.0, 20.0, 30.0], [12.0, 17.0, 30.0]
+    assert mae(y_true, y_pred) == pytest.approx(5 / 3)
+    assert relative_error(y_true, y_pred) == pytest.approx(5 / 60)
+    assert regression_metrics(y_true, y_pred)["mae"] == round(5 / 3, 3)
+    with pytest.raises(ValueError, match="same non-zero number"):
+        mae([1.0], [1.0, 2.0])
+
+
+def test_no_module_computes_an_mae_of_its_own() -> None:
+    """A second formula drifts from the first (rounding, sign, weights): one home, evaluate.mae."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "mlops_course"
+    formula = re.compile(r"np\.mean\(np\.abs\(|\.abs\(\)\.mean\(\)|mean_absolute_error")
+    offenders = [
+        str(path.relative_to(src))
+        for path in sorted(src.rglob("*.py"))
+        if path.name != "evaluate.py" and formula.search(path.read_text())
+    ]
+    assert not offenders, offenders

@@ -9,13 +9,14 @@
 - :mod:`.gauges`: the Prometheus gauges alert rules read;
 - :mod:`.report`: plots and self-contained HTML reports;
 - :mod:`.backtest`: replay the simulator's days and grade the monitors against the truth.
+
+The names below are imported on first use: importing one submodule (say, the pure trigger policy
+or the drift statistics) must not pay for MLflow and scikit-learn through this package.
 """
 
-from mlops_course.monitoring.drift import DriftReport, FeatureDrift, detect_drift, psi
-from mlops_course.monitoring.online import DriftMonitor
-from mlops_course.monitoring.quality import check_quality
-from mlops_course.monitoring.reference import build_reference, load_reference
-from mlops_course.monitoring.trips import MONITORED, detect_trip_drift
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "MONITORED",
@@ -29,3 +30,23 @@ __all__ = [
     "load_reference",
     "psi",
 ]
+_WHERE = {
+    "build_reference": "mlops_course.monitoring.reference",
+    "check_quality": "mlops_course.monitoring.quality",
+    "detect_drift": "mlops_course.monitoring.drift",
+    "detect_trip_drift": "mlops_course.monitoring.trips",
+    "DriftMonitor": "mlops_course.monitoring.online",
+    "DriftReport": "mlops_course.monitoring.drift",
+    "FeatureDrift": "mlops_course.monitoring.drift",
+    "load_reference": "mlops_course.monitoring.reference",
+    "MONITORED": "mlops_course.monitoring.trips",
+    "psi": "mlops_course.monitoring.drift",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_WHERE[name]), name)

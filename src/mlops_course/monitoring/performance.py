@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from mlops_course.evaluate import mae
 from mlops_course.schema import TARGET
 
 WINDOW_DAYS = 3
@@ -93,16 +94,16 @@ def performance_over_time(
         last = int(known["day"].max())
         window = known[known["day"] > last - window_days]
         error = window["prediction"].to_numpy(float) - window[TARGET].to_numpy(float)
-        mae = float(np.mean(np.abs(error)))
+        window_mae = mae(window[TARGET], window["prediction"])
         rows.append(
             {
                 **row,
                 "first_day": int(window["day"].min()),
                 "last_day": last,
                 "n_labelled": len(window),
-                "mae": mae,
+                "mae": window_mae,
                 "rmse": float(np.sqrt(np.mean(error**2))),
-                "degraded": mae > limit,
+                "degraded": window_mae > limit,
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS).astype({"first_day": "Int64", "last_day": "Int64"})

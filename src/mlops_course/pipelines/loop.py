@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from mlops_course import registry
 from mlops_course.data.collect import batch_name, ingest_batch, load_raw
 from mlops_course.data.simulate import get_scenario, simulate_day
+from mlops_course.evaluate import mae, relative_error
 from mlops_course.features import to_model_input
 from mlops_course.model_checks import Regressor
 from mlops_course.monitoring.performance import LABEL_DELAY_DAYS, WINDOW_DAYS
@@ -49,12 +50,6 @@ from mlops_course.pipelines import retrain as rt
 from mlops_course.pipelines.triggers import Signals, Trigger, TriggerPolicy
 from mlops_course.schema import FEATURE_COLUMNS, PREDICTION, TARGET
 from mlops_course.settings import get_settings
-
-
-def relative_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """MAE divided by the mean true value (a.k.a. WAPE): the error as a share of a trip."""
-    y_true = np.asarray(y_true, dtype=float)
-    return float(np.abs(np.asarray(y_pred, dtype=float) - y_true).sum() / y_true.sum())
 
 
 @dataclass(frozen=True)
@@ -372,7 +367,7 @@ class ContinuousTraining:
         y = served[TARGET].to_numpy(float)
         self.records[day].update(
             n_scored=len(served),
-            mae=float(np.mean(np.abs(served["prediction"].to_numpy(float) - y))),
+            mae=mae(y, served["prediction"]),
             error=relative_error(y, served["prediction"]),
             baseline_error=relative_error(y, served["baseline"]),
         )

@@ -79,9 +79,8 @@ def start_mlflow_serve(
     workdir = Path(settings.workdir if workdir is None else workdir).resolve()
     host = settings.host
     port = port or services.free_port(host)
-    mlflow = Path(sys.executable).with_name("mlflow")
     command = [
-        *([str(mlflow)] if mlflow.exists() else [sys.executable, "-m", "mlflow"]),
+        *services.mlflow_command(),
         "models",
         "serve",
         "-m",

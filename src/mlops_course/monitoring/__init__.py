@@ -16,7 +16,7 @@ or the drift statistics) must not pay for MLflow and scikit-learn through this p
 
 from __future__ import annotations
 
-from typing import Any
+from mlops_course.lazy import lazy_exports
 
 __all__ = [
     "MONITORED",
@@ -44,9 +44,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_WHERE[name]), name)
+__getattr__ = lazy_exports(__name__, _WHERE)

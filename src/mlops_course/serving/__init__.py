@@ -7,7 +7,7 @@ lazily: ``mlops_course.serving.schema`` alone must stay cheap to import (no MLfl
 
 from __future__ import annotations
 
-from typing import Any
+from mlops_course.lazy import lazy_exports
 
 __all__ = ["ServingSettings", "create_app", "serve", "start_api"]
 
@@ -19,9 +19,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'mlops_course.serving' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_WHERE[name]), name)
+__getattr__ = lazy_exports(__name__, _WHERE)

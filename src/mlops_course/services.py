@@ -220,8 +220,8 @@ def user_cache_dir() -> Path:
 def _copy_empty_mlflow_database(database: Path) -> None:
     """Start a new server from a copy of an empty, already migrated database, if one can be had.
 
-    On an empty database ``mlflow server`` first runs its ~50 schema migrations, which takes
-    seconds of CPU on every start; the notebooks and tests start many servers. So the migrated,
+    On an empty database ``mlflow server`` first runs all of its schema migrations, which costs
+    CPU on every start; the notebooks and tests start many servers. So the migrated,
     still empty database is built once per MLflow version (by MLflow's own table creation, in
     the user's cache folder) and copied. It holds tables only: the server creates the Default
     experiment at start, as it would on a fresh file. Anything going wrong here (a read-only

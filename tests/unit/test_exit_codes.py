@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -17,7 +18,7 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def nothing_listening(monkeypatch: pytest.MonkeyPatch) -> str:
+def nothing_listening(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A loopback URL on a port that refuses connections: an MLflow server that is down."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -55,7 +56,7 @@ def test_ct_without_a_server_is_unreachable_not_a_blocked_gate(nothing_listening
     assert nothing_listening in " ".join(result.output.split())
 
 
-def test_ct_retrain_without_data_is_bad_input(tmp_path: Path) -> None:
+def test_ct_retrain_without_data_is_bad_input() -> None:
     result = runner.invoke(app, ["ct", "retrain"])
     assert result.exit_code == ExitCode.BAD_INPUT, result.output
     assert "no validated batches" in result.output

@@ -10,8 +10,8 @@
 - :mod:`.report`: plots and self-contained HTML reports;
 - :mod:`.backtest`: replay the simulator's days and grade the monitors against the truth.
 
-The names below are imported on first use: importing one submodule (say, the pure trigger policy
-or the drift statistics) must not pay for MLflow and scikit-learn through this package.
+The names below are imported on first use: importing one submodule (say, the drift statistics)
+must not pay for MLflow and scikit-learn through this package.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ from mlops_course.schema import FEATURE_COLUMNS
 from mlops_course.serving.app import create_app
 from mlops_course.serving.frame import to_frame
 from mlops_course.serving.model_holder import LoadedModel
-from mlops_course.serving.process import start_api, start_mlflow_serve
+from mlops_course.services import start_api, start_mlflow_serve
 from mlops_course.serving.schema import Prediction, Trip
 from mlops_course.serving.settings import ServingSettings
 from mlops_course.train import train
@@ -122,7 +122,7 @@ def train_champion() -> None:
 
 def in_process(app: FastAPI, bodies: list[bytes], batch: list[dict], repeat: int) -> dict:
     """One request's stages timed one by one, and a 1,000-trip batch predicted in process."""
-    model: LoadedModel = app.state.holder.current
+    model: LoadedModel = app.state.api.holder.current
     trip = Trip.model_validate_json(bodies[0])
     frame = to_frame([trip])
     features = model.pipeline.named_steps["features"]
@@ -163,7 +163,7 @@ async def single_trip_latencies(
     steady client does: a server woken from idle for every request measures the OS scheduler.
     Throughput at concurrency 1 is requests over the time they took.
     """
-    model: LoadedModel = app.state.holder.current
+    model: LoadedModel = app.state.api.holder.current
     bodies = [json.dumps(record).encode() for record in records]
     frames = [to_frame([Trip.model_validate(record)]) for record in records]
     mlflow_bodies = [mlflow_body([record]) for record in records]
@@ -442,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             app = create_app(
                 ServingSettings(model_name=MODEL_NAME, tracking_uri=tracking_uri, watch_alias=False)
             )
-            app.state.holder.refresh()
+            app.state.api.holder.refresh()
             tqdm.write("in process: predict, the request's stages, the app without a server")
             figures = in_process(app, bodies, batch, repeat=args.requests)
             profile = profile_app(app, bodies, requests=args.requests)
@@ -454,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
                 ) as mlflow_serve,
             ):
                 check_same_predictions(
-                    api.url, mlflow_serve.url, app.state.holder.current, records[:50]
+                    api.url, mlflow_serve.url, app.state.api.holder.current, records[:50]
                 )
                 figures |= asyncio.run(
                     single_trip_latencies(

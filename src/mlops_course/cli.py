@@ -32,7 +32,7 @@ class _LazyCommands(TyperGroup):
 
     LAZY: ClassVar[dict[str, str]] = {
         "monitor": "mlops_course.monitoring.cli",
-        "gate": "mlops_course.gate_cli",
+        "gate": "mlops_course.gate.cli",
         "ct": "mlops_course.pipelines.cli",
     }
 

@@ -28,7 +28,7 @@ from mlops_course.pipelines import ContinuousTraining, LoopConfig, Trigger, retr
 from mlops_course.pipelines.cli import app as ct_app
 from mlops_course.pipelines.loop import ApiClient
 from mlops_course.pipelines.timeline import RECOVERY_DAYS, recovery, write_timeline
-from mlops_course.serving.process import start_api
+from mlops_course.services import start_api
 from mlops_course.settings import get_settings
 
 pytestmark = pytest.mark.usefixtures("mlflow_server")

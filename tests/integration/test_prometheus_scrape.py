@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mlops_course import registry, services
 from mlops_course.data.simulate import simulate_day, simulate_days
 from mlops_course.schema import FEATURE_COLUMNS
-from mlops_course.serving.process import start_api
+from mlops_course.services import start_api
 from mlops_course.train import train
 from tests.static.promql import (
     PROMETHEUS_OWN_SERIES,

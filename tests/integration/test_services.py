@@ -56,10 +56,10 @@ def test_a_new_server_starts_from_a_copy_of_the_migrated_empty_database(
     """
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     first, second = tmp_path / "a.db", tmp_path / "b.db"
-    services._copy_empty_mlflow_database(first)
+    services.mlflow_server._copy_empty_mlflow_database(first)
     (template,) = (tmp_path / "cache" / "mlops-course").glob("mlflow-*-empty.db")
     built = template.stat().st_mtime_ns
-    services._copy_empty_mlflow_database(second)
+    services.mlflow_server._copy_empty_mlflow_database(second)
     assert template.stat().st_mtime_ns == built, "the template was built a second time"
     with sqlite3.connect(second) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -75,7 +75,7 @@ def test_without_a_writable_cache_the_server_migrates_its_own_database(
     cache.write_text("a file where the cache folder should be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     database = tmp_path / "mlflow.db"
-    services._copy_empty_mlflow_database(database)
+    services.mlflow_server._copy_empty_mlflow_database(database)
     assert not database.exists()
 
 

@@ -35,7 +35,7 @@ from mlops_course.features import to_model_input
 from mlops_course.schema import EXAMPLE_TRIP, FEATURE_COLUMNS
 from mlops_course.serving.app import create_app
 from mlops_course.serving.jsonlog import JsonFormatter
-from mlops_course.serving.process import start_api
+from mlops_course.services import start_api
 from mlops_course.serving.schema import MAX_BATCH
 from mlops_course.serving.settings import ServingSettings
 from mlops_course.train import TrainResult, train
@@ -464,9 +464,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
 @pytest.fixture(scope="module")
 def fuzz_model(trained) -> None:
     first, _, _ = trained
-    if fuzz_app.state.holder.current is None:
+    if fuzz_app.state.api.holder.current is None:
         _promote(first, "it-serving-fuzz")
-        fuzz_app.state.holder.refresh()
+        fuzz_app.state.api.holder.refresh()
 
 
 @schema.parametrize()

@@ -5,6 +5,7 @@ The CLI is tested through its own Typer app, on skops files like those `dvc repr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,8 +15,15 @@ import skops.io
 from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner
 
-from mlops_course.gate import MAE_MARGIN, GateReport, decide, evaluate_gate
-from mlops_course.gate_cli import app
+from mlops_course.gate import (
+    MAE_MARGIN,
+    PULL_REQUEST,
+    RETRAINING,
+    GateReport,
+    decide,
+    evaluate_gate,
+)
+from mlops_course.gate.cli import app
 
 
 def test_decide_blocks_a_worse_candidate() -> None:
@@ -89,8 +97,40 @@ def test_report_renders_as_text_html_and_json(
     data = json.loads(report.to_json())
     assert data["decision"] == "BLOCK" and data["passed"] is False
     assert {row["model"] for row in data["metrics"]} == {"candidate", "champion", "baseline"}
-    assert len(data["checks"]) == 5
+    assert len(data["checks"]) == 4 and data["policy"] == "pull request"
     assert isinstance(report, GateReport)
+
+
+def test_the_baseline_is_weighed_once(good_model: Pipeline, eval_frame: pd.DataFrame) -> None:
+    """The baseline is a criterion of the gate and not also one of its checks (it was both, with
+    different rounding, so a report could pass one and block the other on the same numbers)."""
+    report = evaluate_gate(good_model, None, eval_frame)
+    assert [c.name for c in report.criteria] == ["baseline", "champion", "behavioural checks"]
+    assert "beats the baseline" not in [c.name for c in report.checks]
+    assert sum("baseline" in reason for reason in report.reasons) == 1, report.reasons
+
+
+def test_a_report_cannot_pass_while_a_criterion_blocks(
+    weaker_model: Pipeline, good_model: Pipeline, eval_frame: pd.DataFrame
+) -> None:
+    report = evaluate_gate(weaker_model, good_model, eval_frame)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.passed = True  # type: ignore[misc]
+    assert not report.passed and report.decision == "BLOCK"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "passes_pull_request", "passes_retraining"),
+    [(2.40, True, False), (2.37, True, True), (2.54, True, False), (2.56, False, False)],
+)
+def test_the_two_policies_are_one_rule_with_a_signed_margin(
+    candidate: float, passes_pull_request: bool, passes_retraining: bool
+) -> None:
+    """Champion at 2.50: a pull request may be 2% worse (2.55), a retraining 5% better (2.375)."""
+    for policy, expected in ((PULL_REQUEST, passes_pull_request), (RETRAINING, passes_retraining)):
+        criteria = policy.decide(candidate, 2.5, baseline_mae=8.0)
+        champion = [c for c in criteria if c.name == "champion"]
+        assert len(champion) == 1 and champion[0].passed is expected, (policy.name, criteria)
 
 
 def test_gate_refuses_an_empty_evaluation_set(good_model: Pipeline) -> None:

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from typer.testing import CliRunner
 
 from mlops_course import registry, services
-from mlops_course.gate_cli import app
+from mlops_course.gate.cli import app
 
 NAME = "gate-test"
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from mlops_course import model_checks as mc
+from mlops_course.gate import checks as mc
 
 
 def test_a_sound_model_passes_every_check(

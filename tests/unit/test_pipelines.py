@@ -122,6 +122,8 @@ def test_gate_blocks_a_worse_challenger_and_says_why(models_and_eval: tuple) -> 
     report = gate_challenger(weak, good, eval_frame)
     assert not report.passed
     assert any(r.startswith("BLOCK") and "lower it by at least 5%" in r for r in report.reasons)
+    # one comparison with the champion, the retraining's (not also stage 3's "at most 2% worse")
+    assert sum("vs champion" in r for r in report.reasons) == 1, report.reasons
 
 
 def test_gate_blocks_a_challenger_that_is_merely_as_good(models_and_eval: tuple) -> None:

@@ -71,7 +71,7 @@ def test_unresponsive_command_times_out_and_is_stopped(tmp_path: Path) -> None:
     assert "MLOPS_SERVICE_START_TIMEOUT" in str(info.value)
     pid = int(pid_file.read_text())
     assert _group_gone(pid)
-    assert pid not in services._RUNNING
+    assert pid not in services.process._RUNNING
 
 
 def test_http_service_starts_healthy_and_stops_its_whole_group(tmp_path: Path) -> None:
@@ -87,14 +87,14 @@ def test_http_service_starts_healthy_and_stops_its_whole_group(tmp_path: Path) -
         assert service.url == f"http://127.0.0.1:{port}"
         assert service.is_healthy()
         assert service.is_running()
-        assert service.pid in services._RUNNING
+        assert service.pid in services.process._RUNNING
         assert not _group_gone(service.pid)
     finally:
         service.stop()
     assert _group_gone(service.pid)
     assert not service.is_running()
     assert not service.is_healthy()
-    assert service.pid not in services._RUNNING
+    assert service.pid not in services.process._RUNNING
 
 
 def test_context_manager_stops_service(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_start_prometheus_without_binary_explains_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the prometheus binary the error says how to install it, not 'file not found'."""
-    monkeypatch.setattr("mlops_course.services.shutil.which", lambda name: None)
+    monkeypatch.setattr("mlops_course.services.prometheus.shutil.which", lambda name: None)
     with pytest.raises(ServiceError, match="apt-get") as info:
         services.start_prometheus(tmp_path / "prometheus.yml", workdir=tmp_path)
     assert "prometheus" in str(info.value)

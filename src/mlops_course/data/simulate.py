@@ -139,25 +139,9 @@ def simulate_day(
     spec = get_scenario(scenario)
     active = spec.is_active(day, start_day)
 
-    base = _rng(seed, day, 0)
-    zone_names = list(ZONE_PROFILES)
-    zone_share = np.array([ZONE_PROFILES[z][0] for z in zone_names])
-    zones = base.choice(zone_names, size=n, p=zone_share / zone_share.sum())
-    hours = base.choice(24, size=n, p=HOUR_SHARE)
-    minutes = base.integers(0, 60, size=n)
-    median_km = np.array([ZONE_PROFILES[z][2] for z in zones])
-    distance = np.clip(median_km * base.lognormal(0.0, 0.5, size=n), 0.3, 80.0)
-    passengers = base.choice([1, 2, 3, 4, 5, 6], size=n, p=[0.55, 0.25, 0.1, 0.07, 0.02, 0.01])
-    weather_names = list(WEATHER_PROFILES)
-    weather = base.choice(weather_names, size=n, p=[WEATHER_PROFILES[w][0] for w in weather_names])
-    temp_mean = np.array([WEATHER_PROFILES[w][2] for w in weather])
-    temp_sd = np.array([WEATHER_PROFILES[w][3] for w in weather])
-    temperature = temp_mean + temp_sd * base.standard_normal(n)
-    rain_mm = base.gamma(2.0, 2.0, size=n)
-    precipitation = np.where(
-        weather == "clear", 0.0, np.where(weather == "snow", rain_mm / 2, rain_mm)
+    zones, hours, minutes, distance, passengers, weather, temperature, precipitation, noise = (
+        _draw_trips(seed, day, n)
     )
-    noise = _rng(seed, day, 2).lognormal(0.0, 0.12, size=n)
 
     change = _rng(seed, day, 1)
     speed_zone = np.array([ZONE_PROFILES[z][1] for z in zones])
@@ -186,6 +170,63 @@ def simulate_day(
         dropped = change.random(n) < 0.20
         passengers_col[dropped] = pd.NA
 
+    return _frame(
+        day,
+        zones,
+        hours,
+        minutes,
+        distance_col,
+        passengers_col,
+        temperature,
+        precipitation,
+        weather,
+        duration,
+    )
+
+
+def _draw_trips(seed: int, day: int, n: int) -> tuple[np.ndarray, ...]:
+    """The day's trips before any scenario: where, when, how far, how many, in what weather.
+
+    The draws come from the day's own stream (``_rng(seed, day, 0)``) in a fixed order; changing
+    the order would change every trip of every day, and so every stored notebook output.
+    """
+    base = _rng(seed, day, 0)
+    zone_names = list(ZONE_PROFILES)
+    zone_share = np.array([ZONE_PROFILES[z][0] for z in zone_names])
+    zones = base.choice(zone_names, size=n, p=zone_share / zone_share.sum())
+    hours = base.choice(24, size=n, p=HOUR_SHARE)
+    minutes = base.integers(0, 60, size=n)
+    median_km = np.array([ZONE_PROFILES[z][2] for z in zones])
+    distance = np.clip(median_km * base.lognormal(0.0, 0.5, size=n), 0.3, 80.0)
+    passengers = base.choice([1, 2, 3, 4, 5, 6], size=n, p=[0.55, 0.25, 0.1, 0.07, 0.02, 0.01])
+    weather_names = list(WEATHER_PROFILES)
+    weather = base.choice(weather_names, size=n, p=[WEATHER_PROFILES[w][0] for w in weather_names])
+    temp_mean = np.array([WEATHER_PROFILES[w][2] for w in weather])
+    temp_sd = np.array([WEATHER_PROFILES[w][3] for w in weather])
+    temperature = temp_mean + temp_sd * base.standard_normal(n)
+    rain_mm = base.gamma(2.0, 2.0, size=n)
+    precipitation = np.where(
+        weather == "clear", 0.0, np.where(weather == "snow", rain_mm / 2, rain_mm)
+    )
+    noise = _rng(seed, day, 2).lognormal(0.0, 0.12, size=n)
+    return zones, hours, minutes, distance, passengers, weather, temperature, precipitation, noise
+
+
+def _frame(
+    day: int,
+    zones: np.ndarray,
+    hours: np.ndarray,
+    minutes: np.ndarray,
+    distance: np.ndarray,
+    passengers: pd.api.extensions.ExtensionArray,
+    temperature: np.ndarray,
+    precipitation: np.ndarray,
+    weather: np.ndarray,
+    duration: np.ndarray,
+) -> pd.DataFrame:
+    """The day's trips as the data contract's columns, sorted by pickup time, with trip ids."""
+    n = len(zones)
+    weekday = day % 7
     pickup = EPOCH + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hours * 60 + minutes, "min")
     frame = pd.DataFrame(
         {
@@ -194,8 +235,8 @@ def simulate_day(
             "pickup_zone": zones.astype(object),
             "pickup_hour": hours.astype("int64"),
             "weekday": np.full(n, weekday, dtype="int64"),
-            "distance_km": np.round(distance_col, 3),
-            "passengers": passengers_col,
+            "distance_km": np.round(distance, 3),
+            "passengers": passengers,
             "temperature_c": np.round(temperature, 1),
             "precipitation_mm": np.round(precipitation, 1),
             "weather": weather.astype(object),

@@ -89,7 +89,7 @@ def simulate(
     from mlops_course.pipelines.loop import ApiClient, ContinuousTraining, LoopConfig
     from mlops_course.pipelines.timeline import RECOVERY_DAYS, recovery, write_timeline
     from mlops_course.pipelines.triggers import TriggerPolicy
-    from mlops_course.serving.process import start_api
+    from mlops_course.services import start_api
 
     name = model_name or f"{get_settings().model_name}-ct-{scenario}"
     config = LoopConfig(

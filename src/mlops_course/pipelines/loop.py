@@ -42,7 +42,7 @@ from mlops_course.data.collect import batch_name, ingest_batch, load_raw
 from mlops_course.data.simulate import get_scenario, simulate_day
 from mlops_course.evaluate import mae, relative_error
 from mlops_course.features import to_model_input
-from mlops_course.model_checks import Regressor
+from mlops_course.gate import Regressor
 from mlops_course.monitoring.performance import LABEL_DELAY_DAYS, WINDOW_DAYS
 from mlops_course.monitoring.reference import build_reference
 from mlops_course.monitoring.trips import detect_trip_drift

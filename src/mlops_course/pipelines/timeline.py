@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from mlops_course.pipelines.loop import LoopResult
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 TOLERANCE = 0.10
@@ -116,21 +117,42 @@ def recovery(result: LoopResult, tolerance: float = TOLERANCE) -> Recovery:
 
 
 def plot_timeline(result: LoopResult, title: str | None = None) -> Figure:
-    """Daily error with and without continuous training, and the drift score, on one figure."""
+    """Daily error with and without continuous training, and the drift score, on one figure.
+
+    Parameters
+    ----------
+    result
+        A finished loop (:meth:`ContinuousTraining.run`): its timeline and configuration.
+    title
+        The figure's title; by default the scenario's name.
+    """
     import matplotlib.pyplot as plt
 
     frame = result.timeline
-    start = result.config.drift_start
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
     )
-    top.plot(frame["day"], frame["baseline_error"], color="tab:red", label="never retrained")
-    top.plot(frame["day"], frame["error"], color="tab:blue", label="continuous training")
     for axis in (top, bottom):
         if result.config.scenario != "none":
-            axis.axvline(start, color="black", linestyle=":", linewidth=1)
+            axis.axvline(result.config.drift_start, color="black", linestyle=":", linewidth=1)
         for day in frame.loc[frame["quarantined"], "day"]:
             axis.axvspan(day - 0.5, day + 0.5, color="tab:orange", alpha=0.25, linewidth=0)
+    _plot_error(top, result)
+    top.set(
+        ylabel="relative error (MAE / mean)", title=title or f"Scenario: {result.config.scenario}"
+    )
+    top.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.1%}"))
+    top.legend(loc="center left", fontsize=9)
+    _plot_drift(bottom, result)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_error(top: Axes, result: LoopResult) -> None:
+    """The two error curves, each retraining (promoted or rejected) and the recovery limit."""
+    frame = result.timeline
+    top.plot(frame["day"], frame["baseline_error"], color="tab:red", label="never retrained")
+    top.plot(frame["day"], frame["error"], color="tab:blue", label="continuous training")
     retrained = frame[frame["retrain_version"].notna()]
     promoted = retrained[retrained["promoted"].astype(bool)]
     rejected = retrained[~retrained["promoted"].astype(bool)]
@@ -152,28 +174,25 @@ def plot_timeline(result: LoopResult, title: str | None = None) -> Figure:
         zorder=3,
         label="retrained, rejected",
     )
-    if result.config.scenario != "none":
-        top.annotate(
-            "drift starts",
-            (start, top.get_ylim()[1]),
-            xytext=(3, -12),
-            textcoords="offset points",
-            fontsize=9,
-        )
-    top.set(
-        ylabel="relative error (MAE / mean)", title=title or f"Scenario: {result.config.scenario}"
+    if result.config.scenario == "none":
+        return
+    top.annotate(
+        "drift starts",
+        (result.config.drift_start, top.get_ylim()[1]),
+        xytext=(3, -12),
+        textcoords="offset points",
+        fontsize=9,
     )
-    top.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.1%}"))
-    if result.config.scenario != "none":
-        try:
-            limit = recovery(result).limit
-        except ValueError:  # too few days to measure a pre-drift level: no line
-            limit = None
-        if limit is not None:
-            top.axhline(
-                limit, color="gray", linestyle="--", linewidth=1, label="pre-drift level + 10%"
-            )
-    top.legend(loc="center left", fontsize=9)
+    try:
+        limit = recovery(result).limit
+    except ValueError:  # too few days to measure a pre-drift level: no line
+        return
+    top.axhline(limit, color="gray", linestyle="--", linewidth=1, label="pre-drift level + 10%")
+
+
+def _plot_drift(bottom: Axes, result: LoopResult) -> None:
+    """The share of drifted columns per day, its threshold, and the days a retraining fired."""
+    frame = result.timeline
     bottom.plot(frame["day"], frame["drift_share"], color="tab:purple", label="drifted columns")
     bottom.axhline(
         result.config.policy.drift_share,
@@ -194,8 +213,6 @@ def plot_timeline(result: LoopResult, title: str | None = None) -> Figure:
     )
     bottom.set(xlabel="day", ylabel="share drifted", ylim=(-0.05, 1.05))
     bottom.legend(loc="upper left", fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 def write_timeline(result: LoopResult, out: Path) -> dict[str, Path]:

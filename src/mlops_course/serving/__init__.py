@@ -1,8 +1,8 @@
 """The model API of stage 2: FastAPI app, model loading and reloading, metrics, entry points.
 
 ``create_app`` builds the app, ``serve`` runs it with uvicorn, ``start_api`` starts it as a
-separate process (like the MLflow server in :mod:`mlops_course.services`). They are imported
-lazily: ``mlops_course.serving.schema`` alone must stay cheap to import (no MLflow, no FastAPI).
+separate process (it lives with the other services, in :mod:`mlops_course.services.api`, and is
+exported here too). They are imported lazily: ``mlops_course.serving.schema`` alone must stay cheap to import (no MLflow, no FastAPI).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ _WHERE = {
     "ServingSettings": "mlops_course.serving.settings",
     "create_app": "mlops_course.serving.app",
     "serve": "mlops_course.serving.server",
-    "start_api": "mlops_course.serving.process",
+    "start_api": "mlops_course.services.api",
 }
 
 

@@ -16,8 +16,13 @@ import typer
 from rich.console import Console
 
 from mlops_course.exits import HELP, ExitCode, ServiceUnreachable, fail
-from mlops_course.gate import MAE_MARGIN, GateReport, evaluate_gate
-from mlops_course.model_checks import BASELINE_MARGIN, run_model_checks
+from mlops_course.gate import (
+    BASELINE_MARGIN,
+    MAE_MARGIN,
+    GateReport,
+    evaluate_gate,
+    run_model_checks,
+)
 from mlops_course.schema import TARGET
 from mlops_course.settings import get_settings
 

@@ -1,4 +1,4 @@
-"""Start the model API as a separate process, the way ``services.start_mlflow`` starts MLflow.
+"""Start the model API (and MLflow's model server) as a separate process, like the MLflow server.
 
 A notebook or test gets a real HTTP server on a free loopback port, in its own process group,
 stopped at interpreter exit: what a client sees is what a deployment would serve.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlops_course import services
+from mlops_course.services.mlflow_server import mlflow_command
+from mlops_course.services.process import Service, free_port, start
 from mlops_course.settings import get_settings
 
 
@@ -25,7 +26,7 @@ def start_api(
     watch_alias: bool | None = None,
     timeout: float | None = None,
     detach: bool = False,
-) -> services.Service:
+) -> Service:
     """Run ``python -m mlops_course.serving`` and wait until ``/health`` answers.
 
     ``/health`` answers once the first model load was attempted, whatever its outcome: check
@@ -35,7 +36,7 @@ def start_api(
     settings = get_settings()
     workdir = Path(settings.workdir if workdir is None else workdir).resolve() / "api"
     host = settings.host
-    port = port or settings.api_port or services.free_port(host)
+    port = port or settings.api_port or free_port(host)
     command = [sys.executable, "-m", "mlops_course.serving", "--host", host, "--port", str(port)]
     options = {
         "--tracking-uri": tracking_uri or settings.tracking_uri,
@@ -48,7 +49,7 @@ def start_api(
             command += [flag, str(value)]
     if watch_alias is not None:
         command.append("--watch-alias" if watch_alias else "--no-watch-alias")
-    return services.start(
+    return start(
         "api",
         command,
         port,
@@ -68,7 +69,7 @@ def start_mlflow_serve(
     *,
     port: int | None = None,
     timeout: float = 180.0,
-) -> services.Service:
+) -> Service:
     """``mlflow models serve --env-manager local`` for ``model_uri``: MLflow's own model server.
 
     The course compares its API with it (notebooks and ``benchmarks/serving.py``). One worker,
@@ -78,9 +79,9 @@ def start_mlflow_serve(
     settings = get_settings()
     workdir = Path(settings.workdir if workdir is None else workdir).resolve()
     host = settings.host
-    port = port or services.free_port(host)
+    port = port or free_port(host)
     command = [
-        *services.mlflow_command(),
+        *mlflow_command(),
         "models",
         "serve",
         "-m",
@@ -97,7 +98,7 @@ def start_mlflow_serve(
     env = {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
     if tracking_uri or settings.tracking_uri:
         env["MLFLOW_TRACKING_URI"] = str(tracking_uri or settings.tracking_uri)
-    return services.start(
+    return start(
         "mlflow-serve",
         command,
         port,

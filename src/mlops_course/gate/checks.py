@@ -1,11 +1,12 @@
-"""Behavioural tests of a trained model: what it must get right, beyond one average metric.
+"""Behavioural checks of a trained model: what it must get right, beyond one average metric.
 
 A mean absolute error says how wrong a model is *on average*; it does not say whether the model
 learnt the world or a coincidence. A model can have a fine MAE and still predict a shorter trip for
 a longer distance, change its mind when only the temperature changes, or drift far off on the
 handful of trips everybody knows the answer to. These checks ask such questions directly. Each one
 returns a :class:`ModelCheck` with a message a person can act on, so CI (``mlops-course gate``),
-the tests in ``tests/model`` and stage 5's retraining loop all run the same checks.
+the tests in ``tests/model`` and stage 5's retraining loop all run the same checks (which of them
+each gate runs is part of its :class:`~mlops_course.gate.policy.GatePolicy`).
 
 What may and may not matter comes from the simulator (:mod:`mlops_course.data.simulate`): a trip's
 duration depends on distance, zone, hour (rush hour, night), weather, weekend and, a little, on the
@@ -15,6 +16,7 @@ which weekday (Monday to Friday) it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -50,6 +52,10 @@ the relation backwards, or learnt nothing, predicts a longer trip shorter by 50%
 
 DISTANCE_STEP = 1.5
 """The directional check makes every trip this many times longer (and never shorter)."""
+
+
+Check = Callable[["Regressor", pd.DataFrame], "ModelCheck"]
+"""A behavioural check: a model and an evaluation set in, a :class:`ModelCheck` out."""
 
 
 class Regressor(Protocol):
@@ -240,9 +246,15 @@ def check_distance_direction(
 
 
 def check_regression_examples(
-    model: Regressor, examples: tuple[dict[str, Any], ...] = REGRESSION_EXAMPLES
+    model: Regressor,
+    frame: pd.DataFrame | None = None,
+    examples: tuple[dict[str, Any], ...] = REGRESSION_EXAMPLES,
 ) -> ModelCheck:
-    """Every fixed example trip is predicted inside its expected range."""
+    """Every fixed example trip is predicted inside its expected range.
+
+    ``frame`` is not used (the examples are fixed trips); it is accepted so that every check has
+    the signature ``check(model, frame)`` a :class:`~mlops_course.gate.policy.GatePolicy` lists.
+    """
     trips = pd.DataFrame([e["trip"] for e in examples])[FEATURE_COLUMNS]
     predicted = _predict(model, trips)
     misses = [
@@ -269,13 +281,18 @@ def run_model_checks(
     baseline_margin: float = BASELINE_MARGIN,
     baseline_value: float | None = None,
 ) -> list[ModelCheck]:
-    """All behavioural checks of a model on one evaluation set, in a fixed order."""
+    """All behavioural checks of a model on one evaluation set, in a fixed order.
+
+    This is ``mlops-course gate checks``: the baseline comes first, as a check, because here no
+    gate decides on the metrics. :func:`~mlops_course.gate.evaluate_gate` weighs the baseline as
+    one of its criteria instead and runs only the checks its policy lists.
+    """
     return [
         check_beats_baseline(model, eval_frame, baseline_margin, baseline_value),
         check_temperature_invariance(model, eval_frame),
         check_weekday_invariance(model, eval_frame),
         check_distance_direction(model, eval_frame),
-        check_regression_examples(model),
+        check_regression_examples(model, eval_frame),
     ]
 
 

@@ -1,0 +1,1 @@
+"""The model API's endpoints, one router per audience: clients, operators, administrators."""

@@ -52,10 +52,10 @@ from mlops_course import registry, services
 from mlops_course.data.simulate import simulate_days
 from mlops_course.features import to_model_input
 from mlops_course.schema import FEATURE_COLUMNS
+from mlops_course.services import start_api, start_mlflow_serve
 from mlops_course.serving.app import create_app
 from mlops_course.serving.frame import to_frame
 from mlops_course.serving.model_holder import LoadedModel
-from mlops_course.services import start_api, start_mlflow_serve
 from mlops_course.serving.schema import Prediction, Trip
 from mlops_course.serving.settings import ServingSettings
 from mlops_course.train import train

@@ -1,4 +1,4 @@
-"""What every ``mlops-course`` command's exit code means, and how a command fails.
+"""What every ``mlops-course`` command's exit code means, how a command fails, how it says yes.
 
 Scripts, CI jobs and the DVC pipeline act on exit codes, so a code must say *why* a command
 stopped, the same way for every command: a blocked gate (retry with a better model) is not a
@@ -50,3 +50,8 @@ def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
     """Print a readable error (no traceback for what a person can fix) and exit with ``code``."""
     _err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(int(code))
+
+
+def yes_no(flag: bool) -> str:
+    """A green yes or a red no, for the tables of every command (rich markup)."""
+    return "[green]yes[/]" if flag else "[red]no[/]"

@@ -33,9 +33,9 @@ from mlops_course import registry, services
 from mlops_course.data.simulate import simulate_days
 from mlops_course.features import to_model_input
 from mlops_course.schema import EXAMPLE_TRIP, FEATURE_COLUMNS
+from mlops_course.services import start_api
 from mlops_course.serving.app import create_app
 from mlops_course.serving.jsonlog import JsonFormatter
-from mlops_course.services import start_api
 from mlops_course.serving.schema import MAX_BATCH
 from mlops_course.serving.settings import ServingSettings
 from mlops_course.train import TrainResult, train

@@ -1,4 +1,4 @@
-"""The package keeps its shape: imports flow one way, functions stay short, column names have a home.
+"""The package keeps its shape: imports flow one way, functions stay short, columns have one home.
 
 Read from the source (AST), not by importing it, so a cycle or a slow import cannot hide a
 violation. Each rule is also run on a planted violation, so a rule that cannot fail is caught.
@@ -79,9 +79,9 @@ def _layer(module: str) -> int:
     best, depth = -1, -1
     for index, prefixes in enumerate(LAYERS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if len(prefix) > depth:
-                    best, depth = index, len(prefix)
+            matches = module == prefix or module.startswith(prefix + ".")
+            if matches and len(prefix) > depth:
+                best, depth = index, len(prefix)
     if best < 0:
         raise AssertionError(f"mlops_course.{module} is in no layer: add it to LAYERS")
     return best

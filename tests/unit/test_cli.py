@@ -34,6 +34,7 @@ def test_help_lists_commands() -> None:
     ("args", "heavy"),
     [
         (["--version"], ("sklearn", "mlflow", "scipy", "pandas")),
+        (["--help"], ("sklearn", "mlflow", "scipy", "pandas", "httpx")),
         (["pipeline", "--help"], ("sklearn", "mlflow", "scipy")),
         (["validate", "--help"], ("sklearn", "mlflow", "scipy")),
         (["gate", "--help"], ("mlflow",)),
@@ -63,6 +64,20 @@ def test_the_lazy_command_groups_run_and_list_their_commands() -> None:
     assert result.exit_code == 0 and "promote" in result.output
     result = runner.invoke(app, ["ct", "nonsense"])
     assert result.exit_code == 2
+
+
+def test_the_help_of_each_lazy_group_is_its_own() -> None:
+    """--help lists the lazy groups without importing them, with a copy of each one's help."""
+    import importlib
+
+    import typer
+
+    from mlops_course.cli import _LazyCommands
+
+    for name, (module, short_help) in _LazyCommands.LAZY.items():
+        group = typer.main.get_command(importlib.import_module(module).app)
+        assert group.help == short_help, f"update the help of {name!r} in cli.LAZY"
+        assert f"{name}  " in runner.invoke(app, ["--help"]).output
 
 
 def test_no_arguments_shows_help() -> None:

@@ -2,7 +2,8 @@
 
 ``create_app`` builds the app, ``serve`` runs it with uvicorn, ``start_api`` starts it as a
 separate process (it lives with the other services, in :mod:`mlops_course.services.api`, and is
-exported here too). They are imported lazily: ``mlops_course.serving.schema`` alone must stay cheap to import (no MLflow, no FastAPI).
+exported here too). They are imported lazily: ``mlops_course.serving.schema`` alone must stay
+cheap to import (no MLflow, no FastAPI).
 """
 
 from __future__ import annotations

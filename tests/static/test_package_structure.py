@@ -44,6 +44,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "cli",
         "__main__",
+        "data.cli",
+        "services.cli",
+        "serving.cli",
         "gate.cli",
         "monitoring.cli",
         "pipelines.cli",

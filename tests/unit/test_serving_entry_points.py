@@ -27,7 +27,9 @@ def _cli(args: list[str]) -> None:
 
 
 def _module(args: list[str]) -> None:
-    module_entry.main(args)
+    with pytest.raises(SystemExit) as exited:  # a program of its own: it exits
+        module_entry.main(args)
+    assert exited.value.code == 0
 
 
 ENTRY_POINTS: dict[str, Callable[[list[str]], None]] = {

@@ -23,6 +23,12 @@ console = Console()
 err = Console(stderr=True)
 
 
+@app.callback()
+def labs() -> None:
+    """Student labs generated from the solution notebooks."""
+    # A callback keeps `labs` a group (`mlops-course labs generate`) although it has one command.
+
+
 @app.command("generate")
 def labs_generate(
     check: Annotated[

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from mlops_course.serving.settings import ServingSettings
 from mlops_course.settings import get_settings
+
+if TYPE_CHECKING:  # the settings pull in the registry; `mlops-course --help` must not wait for it
+    from mlops_course.serving.settings import ServingSettings
 
 DEFAULT_PORT = 8000
 

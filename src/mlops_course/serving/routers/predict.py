@@ -8,7 +8,6 @@ request waits for nobody. ``POST /predict/batch`` takes longer and is a plain ``
 run in the threadpool, so it never holds up ``/health``, ``/ready`` or single predictions.
 """
 
-from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 

@@ -33,7 +33,7 @@ if [ "$$(cat _build/.doctree-key 2>/dev/null)" != "$$ext" ]; then \
   rm -rf _build/.doctrees; echo $$ext > _build/.doctree-key; fi
 endef
 
-.PHONY: help venv book book-stored test test-newest lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
+.PHONY: help venv book book-stored test test-newest check types lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -84,6 +84,14 @@ test-newest: ## make test against the newest releases (requirements.in without p
 	$(MAKE) venv VENV=$(NEWEST_VENV) REQUIREMENTS=$(NEWEST_REQUIREMENTS)
 	$(NEWEST_VENV)/bin/pip list --format=freeze --exclude-editable
 	$(MAKE) test VENV=$(NEWEST_VENV) REQUIREMENTS=$(NEWEST_REQUIREMENTS)
+
+# The edit-test loop: what a change most often breaks, in well under a minute (the whole of
+# `make test` stays the proof before a push). pre-commit runs the same checks on each commit.
+check: $(STAMP) lint types labs-check ## fast checks for the edit loop: lint, types, unit tests, package structure, labs
+	$(PYTEST) tests/unit tests/static/test_package_structure.py
+
+types: $(STAMP) ## mypy on src/ (also run by make test, in tests/static/test_types.py)
+	$(BIN)/mypy
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -13,9 +13,9 @@ import importlib
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-import click
 import typer
 from rich.console import Console
+from typer import _click as click  # typer 0.29 vendors click: its own types, not the click package
 from typer.core import TyperGroup
 
 from mlops_course import __version__, doctor, template

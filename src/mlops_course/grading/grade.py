@@ -370,12 +370,12 @@ def grade_submission(
     checks = []
     for cell in _checks_of(solution):
         points = float(cell.metadata["points"])
-        message = failures.get(cell.id)
+        failure = failures.get(cell.id)
         visible = "" if not is_hidden(cell) else " (hidden check)"
-        if message is None:
+        if failure is None:
             checks.append(CheckResult(cell.id, points, points, True, "passed" + visible))
         else:
-            checks.append(CheckResult(cell.id, 0.0, points, False, message + visible))
+            checks.append(CheckResult(cell.id, 0.0, points, False, failure + visible))
     return finish(None, checks)
 
 
@@ -431,7 +431,7 @@ def grade_directory(
 
 
 def _majority_lab(submissions: list[Path]) -> str | None:
-    labs = Counter()
+    labs: Counter[str] = Counter()
     for path in submissions:
         try:
             found = lab_id(nbformat.read(path, as_version=4))

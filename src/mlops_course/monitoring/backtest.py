@@ -12,6 +12,7 @@ and data quality, and scored once its labels arrive.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -95,15 +96,19 @@ def backtest(
             f"reference_days needs more than {HOLDOUT_DAYS} days (the last {HOLDOUT_DAYS} are "
             f"held out for the baseline error), got {len(reference_days)}"
         )
-    kwargs = {"seed": seed, "n": n, "start_day": start_day, "scenario": scenario}
+    # every day from the same world: seed, trips per day, scenario and its start
+    world = functools.partial(simulate_days, seed=seed, n=n, start_day=start_day, scenario=scenario)
+    one_day = functools.partial(
+        simulate_day, seed=seed, n=n, start_day=start_day, scenario=scenario
+    )
     fit_days, holdout_days = reference_days[:-HOLDOUT_DAYS], reference_days[-HOLDOUT_DAYS:]
-    fit_frame, holdout = simulate_days(fit_days, **kwargs), simulate_days(holdout_days, **kwargs)
+    fit_frame, holdout = world(fit_days), world(holdout_days)
     result = train(fit_frame, holdout, kind="hgb", log_to_mlflow=False)
     reference = build_reference(result.model, pd.concat([fit_frame, holdout]), seed=seed)
 
     drift, datasets, quality, predictions, labels = [], [], [], [], []
     for day in tqdm(days, desc=f"monitoring {scenario}", disable=not progress):
-        batch = simulate_day(day, **kwargs)
+        batch = one_day(day)
         served = with_predictions(result.model, batch)
         report = detect_trip_drift(reference, served)
         drift.append(report.frame.assign(day=day))

@@ -105,6 +105,7 @@ class FeatureDrift:
     @property
     def severity(self) -> float:
         if self.method in P_VALUE_METHODS:
+            # p_value is None only for the distance methods, never in this branch
             p_value = max(float(self.p_value), 1e-300)  # type: ignore[arg-type]
             return float(np.log(p_value) / np.log(self.threshold))
         return float(self.statistic / self.threshold)

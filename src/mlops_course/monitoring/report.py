@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mlops_course.monitoring.backtest import Backtest
+from mlops_course.monitoring.backtest import Backtest, Monitor
 from mlops_course.monitoring.drift import DriftReport
 
 _STYLE = (
@@ -148,7 +148,8 @@ def drift_report_html(
 def backtest_report_html(backtest: Backtest, title: str | None = None) -> str:
     """A report over many days: the timeline, the first alarms and the drifted columns by day."""
     title = title or f"Monitoring report: scenario {backtest.scenario}"
-    first = {m: backtest.first_alarm(m) for m in ("drift", "quality", "performance")}
+    monitors: tuple[Monitor, ...] = ("drift", "quality", "performance")
+    first = {m: backtest.first_alarm(m) for m in monitors}
     summary = pd.DataFrame(
         {
             "monitor": list(first),

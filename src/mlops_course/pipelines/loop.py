@@ -301,7 +301,8 @@ class ContinuousTraining:
         )
         for day in bar:
             self.step(day)
-            bar.set_postfix(champion=self.champion.version, retrains=len(self.retrains) - 1)
+            served = self.champion.version if self.champion else None
+            bar.set_postfix(champion=served, retrains=len(self.retrains) - 1)
         for day in range(c.last_day - c.label_delay_days + 1, c.last_day + 1):
             self._labels_arrive(day)  # the last days' labels, after the loop ends
         return self.result()

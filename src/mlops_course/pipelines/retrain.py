@@ -184,12 +184,14 @@ def retrain(
             run_name=f"ct-day{trigger.day:03d}-{trigger.kind}",
             tags=tags,
         )
+    if result.run_id is None or result.model_uri is None:  # train() logs when asked to
+        raise RetrainError("the challenger was not logged to MLflow, so it cannot be registered")
     current = registry.get_version(registry.CHAMPION, name)
     if champion is None and current is not None:
         champion = registry.load_model(registry.CHAMPION, name)
     log(f"retrain: gating run {result.run_id} against champion {_ref(current)}")
     report = gate_challenger(result.model, champion, eval_frame, min_improvement)
-    version = _record_and_register(result, report, name, tags, log)
+    version = _record_and_register(result.run_id, result.model_uri, report, name, tags, log)
     promoted = bool(report.passed and promote)
     if promoted:
         registry.promote(version, name)
@@ -209,7 +211,8 @@ def retrain(
 
 
 def _record_and_register(
-    result: TrainResult,
+    run_id: str,
+    model_uri: str,
     report: GateReport,
     name: str,
     tags: dict[str, str],
@@ -223,13 +226,11 @@ def _record_and_register(
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    client.log_text(result.run_id, report.to_json(), "gate/report.json")
-    client.set_tag(result.run_id, "ct.gate", report.decision)
+    client.log_text(run_id, report.to_json(), "gate/report.json")
+    client.set_tag(run_id, "ct.gate", report.decision)
     log("retrain: registering the challenger")
     with contextlib.redirect_stdout(io.StringIO()):  # MLflow's "Created version" line
-        version = registry.register(
-            result.model_uri, name, tags={**tags, "ct.gate": report.decision}
-        )
+        version = registry.register(model_uri, name, tags={**tags, "ct.gate": report.decision})
     registry.set_alias(registry.CHALLENGER, version.version, name)
     return str(version.version)
 

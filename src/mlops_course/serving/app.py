@@ -114,6 +114,7 @@ def create_app(
     )
     app.state.api = api
     app.add_middleware(ObserveMiddleware, metrics=api.metrics, holder=api.holder)
+    # Starlette types a handler as taking any Exception; this one is registered for one subclass
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     add_offline_docs(app)
     app.include_router(predict.router(settings.max_batch))

@@ -64,7 +64,7 @@ async def invalid_request(request: Request, exc: RequestValidationError) -> JSON
     FastAPI's own 422 is a list of pydantic errors; this one adds a ``message`` that reads as a
     sentence and turns a JSON syntax error into "the body is not valid JSON ... at character N".
     """
-    details = []
+    details: list[dict[str, Any]] = []
     too_many = False
     for error in exc.errors():
         loc = [clip(part) for part in error.get("loc", ())]

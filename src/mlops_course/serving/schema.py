@@ -22,7 +22,7 @@ Choices a client can rely on:
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -88,7 +88,7 @@ def _printable(value: str) -> str:
     return value
 
 
-def _bounds(column: str) -> dict[str, float]:
+def _bounds(column: str) -> dict[str, Any]:
     """The ``ge``/``le`` constraints of ``column`` in the validation schema."""
     rule = SCHEMA[column]
     bounds: dict[str, float] = {}
@@ -114,13 +114,22 @@ def _measure(column: str) -> Any:
     return Annotated[float, Field(strict=True, **_bounds(column))]
 
 
-# One type per feature, each with the range of its validation rule.
-PickupHour = _count("pickup_hour")
-Weekday = _count("weekday")
-Passengers = _count("passengers")
-DistanceKm = _measure("distance_km")
-TemperatureC = _measure("temperature_c")
-PrecipitationMm = _measure("precipitation_mm")
+# One type per feature, each with the range of its validation rule. Built at import from the
+# schema, which a type checker cannot follow: to it they are the plain int and float they hold.
+if TYPE_CHECKING:
+    PickupHour: TypeAlias = int
+    Weekday: TypeAlias = int
+    Passengers: TypeAlias = int
+    DistanceKm: TypeAlias = float
+    TemperatureC: TypeAlias = float
+    PrecipitationMm: TypeAlias = float
+else:
+    PickupHour = _count("pickup_hour")
+    Weekday = _count("weekday")
+    Passengers = _count("passengers")
+    DistanceKm = _measure("distance_km")
+    TemperatureC = _measure("temperature_c")
+    PrecipitationMm = _measure("precipitation_mm")
 Category = Annotated[
     str,
     StringConstraints(strict=True, min_length=1, max_length=MAX_TEXT_LENGTH),

@@ -8,7 +8,6 @@ request waits for nobody. ``POST /predict/batch`` takes longer and is a plain ``
 run in the threadpool, so it never holds up ``/health``, ``/ready`` or single predictions.
 """
 
-
 from fastapi import APIRouter, Depends
 
 from mlops_course.serving.dependencies import Api
@@ -65,9 +64,10 @@ def router(max_batch: int) -> APIRouter:
         response_model=BatchPrediction,
         description=f"Predict the durations of 1 to {max_batch:,} trips in one call.",
     )
+    # BatchRequest is built per app (its max_batch), so a type checker sees a variable, not a class
     def predict_batch(batch: BatchRequest, api: Api) -> BatchPrediction:  # type: ignore[valid-type]
         model = api.model_or_503()
-        trips = batch.trips  # type: ignore[attr-defined]
+        trips = batch.trips  # type: ignore[attr-defined]  # (same reason)
         frame = to_frame(trips)
         values = model.predict(frame)
         api.drift.observe(model, frame, values)

@@ -148,7 +148,7 @@ down: ## stop the docker-compose stack
 	docker compose -f docker/docker-compose.yml down
 
 notebooks: $(STAMP) ## re-execute notebooks/ in place to refresh their stored outputs
-	for nb in notebooks/*.ipynb; do \
+	for nb in notebooks/*.ipynb notebooks/*/*.ipynb; do \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb"; done
 
 lock: ## resolve requirements.in into a fully pinned requirements.txt in a throwaway venv

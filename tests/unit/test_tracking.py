@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import mlflow
@@ -50,3 +51,25 @@ def test_connect_needs_a_configured_uri(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("MLOPS_TRACKING_URI", raising=False)
     with pytest.raises(TrackingServerUnavailable, match="MLOPS_TRACKING_URI"):
         connect()
+
+
+def test_point_at_is_the_one_way_to_choose_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate command, the API, services.use_mlflow and connect all set the URI through it."""
+    from mlops_course.settings import get_settings
+    from mlops_course.tracking import point_at
+
+    monkeypatch.delenv("MLOPS_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert point_at(None) is None  # nothing configured: MLflow keeps its own default
+        assert point_at("http://127.0.0.1:9") == "http://127.0.0.1:9"
+        assert mlflow.get_tracking_uri() == "http://127.0.0.1:9"
+        assert "MLFLOW_TRACKING_URI" not in os.environ
+        monkeypatch.setenv("MLOPS_TRACKING_URI", "http://127.0.0.1:8")
+        get_settings.cache_clear()
+        assert point_at(None, child_processes=True) == "http://127.0.0.1:8"
+        assert os.environ["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:8"
+    finally:
+        mlflow.set_tracking_uri(None)
+        get_settings.cache_clear()

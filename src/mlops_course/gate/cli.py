@@ -25,6 +25,7 @@ from mlops_course.gate import (
 )
 from mlops_course.schema import TARGET
 from mlops_course.settings import get_settings
+from mlops_course.tracking import point_at
 
 app = typer.Typer(
     help="The quality gate: compare a candidate model with the champion; run the model checks.",
@@ -86,14 +87,6 @@ def _read_frame(path: Path, what: str) -> pd.DataFrame:
     if TARGET not in frame.columns:
         raise GateSetupError(f"{path} has no {TARGET} column: the gate needs labelled trips")
     return frame
-
-
-def _use_tracking(uri: str | None) -> None:
-    import mlflow
-
-    uri = uri or get_settings().tracking_uri
-    if uri:
-        mlflow.set_tracking_uri(uri)
 
 
 def register_candidate(model: Any, eval_frame: pd.DataFrame, report: GateReport, name: str) -> str:
@@ -161,7 +154,7 @@ def run(
     ] = False,
 ) -> None:
     """Compare a candidate with the champion on the same data; exit 1 when it is blocked."""
-    _use_tracking(tracking_uri)
+    point_at(tracking_uri)
     name = model_name or get_settings().model_name
     try:
         eval_frame = _read_frame(eval_data, "evaluation set")
@@ -210,7 +203,7 @@ def checks(
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow server for URIs.")] = None,
 ) -> None:
     """Run the behavioural model checks alone; exit 1 when any fails."""
-    _use_tracking(tracking_uri)
+    point_at(tracking_uri)
     try:
         loaded = load_candidate(model)
         frame = _read_frame(eval_data, "evaluation set")
@@ -240,7 +233,7 @@ def promote(
     from mlops_course import registry
     from mlops_course.tracking import TrackingServerUnavailable, require_server
 
-    _use_tracking(tracking_uri)
+    point_at(tracking_uri)
     name = model_name or get_settings().model_name
     try:
         require_server()

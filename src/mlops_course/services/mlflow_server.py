@@ -116,9 +116,8 @@ def use_mlflow(service: Service) -> str:
     MLflow's INFO log lines carry timestamps and go to stderr; in a notebook they would make the
     stored outputs differ on every run, so only its warnings and errors are kept.
     """
-    import mlflow
+    from mlops_course.tracking import point_at
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(service.url)
-    os.environ["MLFLOW_TRACKING_URI"] = service.url
+    point_at(service.url, child_processes=True)
     return service.url

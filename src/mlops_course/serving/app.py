@@ -35,6 +35,7 @@ from mlops_course.serving.middleware import ObserveMiddleware
 from mlops_course.serving.model_holder import LoadedModel, LoadFailed, ModelHolder
 from mlops_course.serving.routers import admin, operations, predict
 from mlops_course.serving.settings import ServingSettings
+from mlops_course.tracking import point_at
 
 log = logging.getLogger("mlops_course.serving")
 
@@ -80,9 +81,7 @@ def create_app(
     """
     settings = settings or ServingSettings()
     if settings.tracking_uri:
-        import mlflow
-
-        mlflow.set_tracking_uri(settings.tracking_uri)
+        point_at(settings.tracking_uri)
     api = _state(settings, holder)
 
     @asynccontextmanager

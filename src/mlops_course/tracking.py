@@ -7,8 +7,6 @@ into one sentence that names the tracking URI and says how to start a server.
 
 from __future__ import annotations
 
-import os
-
 import httpx
 
 from mlops_course.exits import ServiceUnreachable
@@ -51,12 +49,12 @@ def require_server(uri: str | None = None, timeout: float = 3.0) -> str:
     return uri
 
 
-def point_at(uri: str | None, *, child_processes: bool = False) -> str | None:
+def point_at(uri: str | None) -> str | None:
     """Make ``uri`` (default: ``MLOPS_TRACKING_URI``) this process's tracking URI, if there is one.
 
-    The one place the course sets MLflow's tracking URI (MLflow keeps one per process).
-    ``child_processes=True`` also exports ``MLFLOW_TRACKING_URI``, so that what this process
-    starts (``dvc repro``, papermill, a kernel) logs to the same server. Nothing is checked: use
+    The one place the course sets MLflow's tracking URI (MLflow keeps one per process). MLflow 3
+    also exports it as ``MLFLOW_TRACKING_URI``, so what this process starts afterwards (``dvc
+    repro``, papermill, a kernel) logs to the same server. Nothing is checked: use
     :func:`connect` to fail fast when the server is down.
     """
     uri = uri or get_settings().tracking_uri
@@ -65,8 +63,6 @@ def point_at(uri: str | None, *, child_processes: bool = False) -> str | None:
     import mlflow
 
     mlflow.set_tracking_uri(uri)
-    if child_processes:
-        os.environ["MLFLOW_TRACKING_URI"] = uri
     return uri
 
 

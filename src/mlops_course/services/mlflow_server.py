@@ -119,5 +119,5 @@ def use_mlflow(service: Service) -> str:
     from mlops_course.tracking import point_at
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    point_at(service.url, child_processes=True)
+    point_at(service.url)
     return service.url

@@ -116,6 +116,8 @@ def use_mlflow(service: Service) -> str:
     MLflow's INFO log lines carry timestamps and go to stderr; in a notebook they would make the
     stored outputs differ on every run, so only its warnings and errors are kept.
     """
+    import mlflow  # noqa: F401  (first: importing MLflow configures its logger, resetting the level)
+
     from mlops_course.tracking import point_at
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)

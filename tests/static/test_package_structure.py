@@ -7,6 +7,10 @@ violation. Each rule is also run on a planted violation, so a rule that cannot f
 from __future__ import annotations
 
 import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -154,6 +158,47 @@ def simulator_for_columns(sources: dict[str, str]) -> list[str]:
     return problems
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def undeclared_imports(sources: dict[str, str], declared: set[str]) -> list[str]:
+    """Third-party packages the sources import that pyproject.toml does not declare.
+
+    A package that is only installed as someone else's dependency (starlette under FastAPI)
+    works by accident: the day FastAPI drops it, `pip install` of the wheel breaks.
+    """
+    owners = packages_distributions()
+    problems = set()
+    for module, source in sources.items():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top in sys.stdlib_module_names or top in ("mlops_course", "__future__"):
+                    continue
+                dists = {_canonical(d) for d in owners.get(top, [top])}
+                if not dists & declared:
+                    problems.add(f"{module} imports {top} (distribution {sorted(dists)})")
+    return sorted(problems)
+
+
+def _declared() -> set[str]:
+    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["project"]
+    names = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        names += extra
+    return {_canonical(re.split(r"[<>=!~\[; ]", name)[0]) for name in names}
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    assert undeclared_imports(_sources(), _declared()) == []
+
+
 def test_imports_flow_one_way() -> None:
     assert layer_violations(_sources()) == []
 
@@ -179,6 +224,11 @@ def test_column_names_come_from_the_schema_not_the_simulator() -> None:
 )
 def test_each_rule_finds_a_planted_violation(rule, planted: dict[str, str]) -> None:
     assert rule({**_sources(), **planted}) != []
+
+
+def test_an_undeclared_import_is_found() -> None:
+    planted = {"features": "import starlette\n"}
+    assert undeclared_imports(planted, _declared() - {"starlette"}) != []
 
 
 def test_a_module_without_a_layer_is_refused() -> None:

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from mlops_course.schema import EXAMPLE_TRIP
-from mlops_course.serving.batcher import MAX_ROWS, MicroBatcher
+from mlops_course.serving.batcher import MAX_CALL_ROWS, MicroBatcher
 from mlops_course.serving.model_holder import LoadedModel
 from mlops_course.serving.schema import Trip
 
@@ -70,11 +70,11 @@ def test_calls_hold_at_most_max_rows() -> None:
 
     async def many() -> list[float]:
         return await asyncio.gather(
-            *(batcher.predict(model, _trip(1.0)) for _ in range(MAX_ROWS + 5))
+            *(batcher.predict(model, _trip(1.0)) for _ in range(MAX_CALL_ROWS + 5))
         )
 
-    assert len(asyncio.run(many())) == MAX_ROWS + 5
-    assert pipeline.calls == [MAX_ROWS, 5]
+    assert len(asyncio.run(many())) == MAX_CALL_ROWS + 5
+    assert pipeline.calls == [MAX_CALL_ROWS, 5]
 
 
 def test_each_request_is_predicted_by_the_model_it_read() -> None:

@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 
 from mlops_course.data.simulate import simulate_day, simulate_days
 from mlops_course.monitoring.performance import (
+    ERROR_WINDOW_DAYS,
     LABEL_DELAY_DAYS,
-    WINDOW_DAYS,
     label_arrivals,
     performance_over_time,
 )
@@ -79,7 +79,7 @@ def backtest(
     n: int | None = None,
     start_day: int | None = None,
     label_delay_days: int = LABEL_DELAY_DAYS,
-    window_days: int = WINDOW_DAYS,
+    window_days: int = ERROR_WINDOW_DAYS,
     progress: bool = False,
 ) -> Backtest:
     """Train on ``reference_days``, then monitor each of ``days`` of ``scenario``.

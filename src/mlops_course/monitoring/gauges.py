@@ -14,12 +14,12 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from mlops_course.monitoring.drift import DriftReport
 
-DRIFT_SHARE = "mlops_drift_share"
-DRIFT_DETECTED = "mlops_drift_detected"
-FEATURE_DRIFT_SCORE = "mlops_feature_drift_score"
-FEATURE_DRIFTED = "mlops_feature_drifted"
-DRIFT_WINDOW_ROWS = "mlops_drift_window_rows"
-DATA_NULL_SHARE = "mlops_data_null_share"
+DRIFT_SHARE_METRIC = "mlops_drift_share"
+DRIFT_DETECTED_METRIC = "mlops_drift_detected"
+FEATURE_DRIFT_SCORE_METRIC = "mlops_feature_drift_score"
+FEATURE_DRIFTED_METRIC = "mlops_feature_drifted"
+DRIFT_WINDOW_ROWS_METRIC = "mlops_drift_window_rows"
+DATA_NULL_SHARE_METRIC = "mlops_data_null_share"
 
 
 class DriftGauges:
@@ -27,27 +27,29 @@ class DriftGauges:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.share = Gauge(
-            DRIFT_SHARE, "Share of monitored columns that drifted.", registry=registry
+            DRIFT_SHARE_METRIC, "Share of monitored columns that drifted.", registry=registry
         )
         self.detected = Gauge(
-            DRIFT_DETECTED,
+            DRIFT_DETECTED_METRIC,
             "1 when the dataset-level drift decision is positive.",
             registry=registry,
         )
         self.score = Gauge(
-            FEATURE_DRIFT_SCORE,
+            FEATURE_DRIFT_SCORE_METRIC,
             "Drift statistic of a column (its method: see mlops_course.monitoring.drift).",
             ["feature"],
             registry=registry,
         )
         self.drifted = Gauge(
-            FEATURE_DRIFTED, "1 when the column drifted.", ["feature"], registry=registry
+            FEATURE_DRIFTED_METRIC, "1 when the column drifted.", ["feature"], registry=registry
         )
         self.window_rows = Gauge(
-            DRIFT_WINDOW_ROWS, "Rows in the window the last drift check used.", registry=registry
+            DRIFT_WINDOW_ROWS_METRIC,
+            "Rows in the window the last drift check used.",
+            registry=registry,
         )
         self.null_share = Gauge(
-            DATA_NULL_SHARE,
+            DATA_NULL_SHARE_METRIC,
             "Share of missing values of a column in the window.",
             ["feature"],
             registry=registry,

@@ -20,7 +20,7 @@ from mlops_course.monitoring.drift import DriftReport
 from mlops_course.monitoring.gauges import DriftGauges
 from mlops_course.monitoring.trips import MONITORED, detect_trip_drift
 
-MAX_ROWS = 5_000
+WINDOW_ROWS = 5_000
 MIN_ROWS = 500
 
 
@@ -44,7 +44,7 @@ class DriftMonitor:
         *,
         registry: CollectorRegistry | None = None,
         gauges: DriftGauges | None = None,
-        max_rows: int = MAX_ROWS,
+        max_rows: int = WINDOW_ROWS,
         min_rows: int = MIN_ROWS,
         detect: Callable[[pd.DataFrame, pd.DataFrame], DriftReport] = detect_trip_drift,
         columns: list[str] | None = None,

@@ -17,9 +17,9 @@ import pandas as pd
 from mlops_course.evaluate import mae
 from mlops_course.schema import TARGET
 
-WINDOW_DAYS = 3
+ERROR_WINDOW_DAYS = 3
 LABEL_DELAY_DAYS = 1
-TOLERANCE = 0.25
+ERROR_TOLERANCE = 0.25
 COLUMNS = [
     "as_of_day",
     "first_day",
@@ -51,8 +51,8 @@ def performance_over_time(
     *,
     as_of_days: Iterable[int],
     baseline_mae: float,
-    window_days: int = WINDOW_DAYS,
-    tolerance: float = TOLERANCE,
+    window_days: int = ERROR_WINDOW_DAYS,
+    tolerance: float = ERROR_TOLERANCE,
 ) -> pd.DataFrame:
     """MAE and RMSE as the monitor sees them on each of ``as_of_days``.
 

@@ -43,7 +43,7 @@ from mlops_course.data.simulate import get_scenario, simulate_day
 from mlops_course.evaluate import mae, relative_error
 from mlops_course.features import to_model_input
 from mlops_course.gate import Regressor
-from mlops_course.monitoring.performance import LABEL_DELAY_DAYS, WINDOW_DAYS
+from mlops_course.monitoring.performance import ERROR_WINDOW_DAYS, LABEL_DELAY_DAYS
 from mlops_course.monitoring.reference import build_reference
 from mlops_course.monitoring.trips import detect_trip_drift
 from mlops_course.pipelines import retrain as rt
@@ -58,17 +58,17 @@ class LoopConfig:
 
     scenario: str = "none"
     days: int = 60
-    first_day: int = rt.WINDOW_DAYS
+    first_day: int = rt.TRAIN_WINDOW_DAYS
     seed: int | None = None
     n: int | None = None
     start_day: int | None = None
     policy: TriggerPolicy = field(default_factory=TriggerPolicy)
-    window_days: int = rt.WINDOW_DAYS
+    window_days: int = rt.TRAIN_WINDOW_DAYS
     eval_days: int = rt.EVAL_DAYS
     min_train_days: int = rt.MIN_TRAIN_DAYS
     min_improvement: float = rt.MIN_IMPROVEMENT
     label_delay_days: int = LABEL_DELAY_DAYS
-    monitor_days: int = WINDOW_DAYS
+    monitor_days: int = ERROR_WINDOW_DAYS
     manual_days: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:

@@ -40,7 +40,7 @@ days, not weeks, of trips: on three to six days this model is as accurate as the
 in half the time, and is smoother, so it passes the "longer distance, longer trip" check that the
 larger one, fitted on so few trips, sometimes fails on a single trip."""
 
-WINDOW_DAYS = 7
+TRAIN_WINDOW_DAYS = 7
 """Train on at most the last week: recent enough to follow a change, long enough to cover every
 weekday once."""
 
@@ -90,7 +90,7 @@ class RetrainResult:
 def window_days(
     raw_dir: Path,
     last_day: int,
-    window: int = WINDOW_DAYS,
+    window: int = TRAIN_WINDOW_DAYS,
     since_day: int | None = None,
 ) -> list[int]:
     """The validated days in the last ``window`` days up to ``last_day``, from ``since_day`` on.

@@ -1,9 +1,9 @@
 """The loop's story, day by day: a CSV for tools, a plot for people, and the recovery it shows.
 
 The claim of stage 5 is checked here, with its margins stated: after a drift starts, the error of
-the continuously trained service returns to within ``TOLERANCE`` (10%) of its level before the
-drift within ``RECOVERY_DAYS`` (7) days of the start day and stays there, while the first model,
-never retrained, stays degraded.
+the continuously trained service returns to within ``RECOVERY_TOLERANCE`` (10%) of its level
+before the drift within ``RECOVERY_DAYS`` (7) days of the start day and stays there, while the
+first model, never retrained, stays degraded.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-TOLERANCE = 0.10
+RECOVERY_TOLERANCE = 0.10
 """Recovered means: relative error at most 10% above its mean over the week before the drift."""
 
 RECOVERY_DAYS = 7
@@ -79,7 +79,7 @@ class Recovery:
         )
 
 
-def recovery(result: LoopResult, tolerance: float = TOLERANCE) -> Recovery:
+def recovery(result: LoopResult, tolerance: float = RECOVERY_TOLERANCE) -> Recovery:
     """Measure the recovery after ``result.config.drift_start`` (see the module docstring)."""
     start = result.config.drift_start
     frame = result.timeline.set_index("day")

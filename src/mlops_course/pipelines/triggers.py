@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from mlops_course.monitoring.drift import DRIFT_SHARE
-from mlops_course.monitoring.performance import TOLERANCE
+from mlops_course.monitoring.performance import ERROR_TOLERANCE
 
 TriggerKind = Literal["initial", "manual", "performance", "drift", "schedule"]
 
-MAX_ERROR_RATIO = 1 + TOLERANCE
+MAX_ERROR_RATIO = 1 + ERROR_TOLERANCE
 """Retrain when the recent error exceeds the model's own training-time error by 25% (stage 4's
 tolerance): far above the day-to-day wobble of a few percent, far below what a real change
 costs (congestion more than doubles the error)."""

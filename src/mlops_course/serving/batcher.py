@@ -30,7 +30,7 @@ from mlops_course.serving.frame import to_frame
 from mlops_course.serving.model_holder import LoadedModel
 from mlops_course.serving.schema import Trip
 
-MAX_ROWS = 64
+MAX_CALL_ROWS = 64
 """Most trips in one model call: bounds how long one call holds the event loop (~10 ms)."""
 
 
@@ -68,8 +68,8 @@ class MicroBatcher:
         for item in waiting:
             by_model.setdefault(id(item.model), []).append(item)
         for group in by_model.values():
-            for start in range(0, len(group), MAX_ROWS):
-                self._predict(group[start : start + MAX_ROWS])
+            for start in range(0, len(group), MAX_CALL_ROWS):
+                self._predict(group[start : start + MAX_CALL_ROWS])
 
     def _predict(self, items: list[_Waiting]) -> None:
         self._on_call(len(items))

@@ -1,7 +1,8 @@
 """Single-trip predictions that arrive together are answered with one model call.
 
-Where the time of ``POST /predict`` goes (``benchmarks/serving.py`` measures it): about 5 ms is
-the model's ``predict``, and nearly all of that is a fixed cost per *call* (the ColumnTransformer
+Where the time of ``POST /predict`` goes (``benchmarks/serving.py`` measures it, the book's
+benchmarks appendix shows it): most of it is the model's ``predict``, and nearly all of that is a
+fixed cost per *call* (the ColumnTransformer
 selecting columns from a DataFrame, one tree traversal call per boosting iteration), not per
 row: predicting 16 rows costs little more than predicting one. Under concurrent load, calling
 the model once per request therefore wastes most of the CPU.
@@ -31,7 +32,7 @@ from mlops_course.serving.model_holder import LoadedModel
 from mlops_course.serving.schema import Trip
 
 MAX_CALL_ROWS = 64
-"""Most trips in one model call: bounds how long one call holds the event loop (~10 ms)."""
+"""Most trips in one model call: bounds how long one call holds the event loop."""
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Validated trips to the model's input frame, fast and with exactly the training dtypes.
 
 :func:`mlops_course.features.to_model_input` defines the frame the model gets. Calling it per
-request costs about 1.3 ms (a copy and one ``astype`` per column), more than the rest of the
-request handling put together, so the service builds the frame directly, column by column, with
-the dtypes that ``to_model_input`` produces. Those dtypes are not written down here: they are
-read from ``to_model_input`` itself at import time, and a unit test checks that both paths
-return identical frames, so the fast path cannot drift from the training path (no skew).
+request costs a copy and one ``astype`` per column, more than the rest of the request handling
+put together (``benchmarks/serving.py`` measures both), so the service builds the frame
+directly, column by column, with the dtypes that ``to_model_input`` produces. Those dtypes are not
+written down here: they are read from ``to_model_input`` itself at import time, and a unit test
+checks that both paths return identical frames, so the fast path cannot drift from the training
+path (no skew).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class _LazyCommands(TyperGroup):
 
     LAZY: ClassVar[dict[str, tuple[str, str]]] = {
         "ct": (
-            "mlops_course.pipelines.cli",
+            "mlops_course.ct.cli",
             "Continuous training: simulate the loop, retrain, roll back, inspect.",
         ),
         "gate": (

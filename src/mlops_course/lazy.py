@@ -1,10 +1,11 @@
 """Package namespaces that import each name on first use.
 
-``mlops_course.serving`` and ``.monitoring`` export their main names at the top
+``mlops_course.serving``, ``.monitoring`` and ``.ct`` export their main names at the top
 (``from mlops_course.monitoring import detect_drift``), but importing one light submodule (the
-request models, the drift statistics) must not import its heavy siblings (FastAPI, MLflow,
-scikit-learn) through the package's ``__init__``. Not for a name that is also a submodule's name
-(``pipelines.retrain``): importing the submodule would shadow the lazy export.
+request models, the drift statistics, the trigger policy) must not import its heavy siblings
+(FastAPI, MLflow, scikit-learn) through the package's ``__init__``. Not for a name that is also a
+submodule's name: importing the submodule would shadow the lazy export (the reason the retraining
+module is ``ct.retraining`` and its function ``retrain``).
 """
 
 from __future__ import annotations

@@ -22,12 +22,12 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from mlops_course import registry
+from mlops_course.ct import ContinuousTraining, LoopConfig, Trigger, retrain
+from mlops_course.ct.cli import app as ct_app
+from mlops_course.ct.loop import ApiClient
+from mlops_course.ct.timeline import RECOVERY_DAYS, recovery, write_timeline
 from mlops_course.data.collect import batch_name, ingest_batch
 from mlops_course.data.simulate import simulate_day
-from mlops_course.pipelines import ContinuousTraining, LoopConfig, Trigger, retrain
-from mlops_course.pipelines.cli import app as ct_app
-from mlops_course.pipelines.loop import ApiClient
-from mlops_course.pipelines.timeline import RECOVERY_DAYS, recovery, write_timeline
 from mlops_course.services import start_api
 from mlops_course.settings import get_settings
 
@@ -177,7 +177,7 @@ def test_a_retraining_killed_midway_changes_nothing(
             "NO_COLOR": "1",
             "COLUMNS": "200",
         }
-        command = [sys.executable, "-c", "from mlops_course.pipelines.cli import app; app()"]
+        command = [sys.executable, "-c", "from mlops_course.ct.cli import app; app()"]
         process = subprocess.Popen(
             [*command, "retrain", "--model-name", model_name],
             stdout=subprocess.PIPE,

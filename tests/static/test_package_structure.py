@@ -42,8 +42,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("serving",),
     # 7: monitoring over time: backtests and reports
     ("monitoring",),
-    # 8: pipelines: DVC stages and the continuous-training loop
-    ("dvc_stages", "pipelines"),
+    # 8: pipelines: the DVC stages and the continuous-training loop
+    ("dvc_stages", "ct"),
     # 9: commands and course tooling
     (
         "cli",
@@ -53,8 +53,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "serving.cli",
         "gate.cli",
         "monitoring.cli",
-        "pipelines.cli",
-        "pipelines.prefect_flow",
+        "ct.cli",
+        "ct.prefect_flow",
         "serving.__main__",
         "serving.server",
         "grading",
@@ -64,7 +64,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 """Layers from the bottom up. A module belongs to the layer of its longest matching prefix; it
 may import from its own layer and those below, never from above. The order is the issue's
-(schema, data, features, train, registry, serving, monitoring, pipelines, cli), with one
+(schema, data, features, train, registry, serving, monitoring, pipelines (ct), cli), with one
 deliberate refinement: monitoring's statistics sit below training and serving, because a model is
 logged with its reference profile and the API measures the drift of what it serves."""
 

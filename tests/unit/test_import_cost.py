@@ -21,9 +21,7 @@ def _loaded(module: str, heavy: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize(
     ("module", "heavy"),
     [
-        # The pure retraining policy; the pipelines package still imports the retraining code
-        # (scikit-learn) eagerly, see its __init__.
-        ("mlops_course.pipelines.triggers", ("mlflow",)),
+        ("mlops_course.ct.triggers", BOTH),  # the pure retraining policy (ct/ is lazy)
         ("mlops_course.monitoring.drift", BOTH),  # the statistics, not the MLflow reference
         ("mlops_course.serving.schema", BOTH),  # the API's request models
         ("mlops_course.serving.settings", BOTH),  # needs the alias name, not MLflow

@@ -1,10 +1,10 @@
 """The continuous-training loop as a Prefect flow: the orchestration chapter's runnable example.
 
 Prefect is not a dependency of the course; install it next to the course to run this file
-(``pip install prefect==3.9.1``, then ``python -m mlops_course.pipelines.prefect_flow``). Without
+(``pip install prefect==3.9.1``, then ``python -m mlops_course.ct.prefect_flow``). Without
 a configured Prefect server the flow runs with a temporary local API, so it needs no network.
 Each day is a task with retries: a day that fails midway changes nothing in the registry (see
-:mod:`mlops_course.pipelines.retrain`), so running it again is safe.
+:mod:`mlops_course.ct.retraining`), so running it again is safe.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ try:
 except ImportError:  # pragma: no cover - depends on an optional install
     raise ImportError(
         "this example needs Prefect, which the course does not install: "
-        "pip install prefect==3.9.1, then run python -m mlops_course.pipelines.prefect_flow"
+        "pip install prefect==3.9.1, then run python -m mlops_course.ct.prefect_flow"
     ) from None
 
 from mlops_course import services
-from mlops_course.pipelines.loop import ContinuousTraining, LoopConfig
-from mlops_course.pipelines.timeline import write_timeline
+from mlops_course.ct.loop import ContinuousTraining, LoopConfig
+from mlops_course.ct.timeline import write_timeline
 
 
 @task

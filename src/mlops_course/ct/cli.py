@@ -86,9 +86,9 @@ def simulate(
     """Run the loop over simulated days and write timeline.csv and timeline.png to OUT."""
     from tqdm.auto import tqdm
 
-    from mlops_course.pipelines.loop import ApiClient, ContinuousTraining, LoopConfig
-    from mlops_course.pipelines.timeline import RECOVERY_DAYS, recovery, write_timeline
-    from mlops_course.pipelines.triggers import TriggerPolicy
+    from mlops_course.ct.loop import ApiClient, ContinuousTraining, LoopConfig
+    from mlops_course.ct.timeline import RECOVERY_DAYS, recovery, write_timeline
+    from mlops_course.ct.triggers import TriggerPolicy
     from mlops_course.services import start_api
 
     name = model_name or f"{get_settings().model_name}-ct-{scenario}"
@@ -137,9 +137,9 @@ def retrain(
     ] = True,
 ) -> None:
     """Retrain once on the newest validated days in data/raw; exit 1 when the gate blocks."""
-    from mlops_course.pipelines.retrain import retrain as run_retrain
-    from mlops_course.pipelines.retrain import window_days as select_window
-    from mlops_course.pipelines.triggers import Trigger
+    from mlops_course.ct.retraining import retrain as run_retrain
+    from mlops_course.ct.retraining import window_days as select_window
+    from mlops_course.ct.triggers import Trigger
 
     raw = get_settings().raw_dir
     batches = sorted(raw.glob("trips_day_*.parquet"))
@@ -180,7 +180,7 @@ def rollback(
             fail(str(error))
     console.print(f"champion is version {restored.version} again")
     if api_url:
-        from mlops_course.pipelines.loop import ApiClient
+        from mlops_course.ct.loop import ApiClient
 
         token = os.environ.get("MLOPS_API_TOKEN", "")
         if not token:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_course.pipelines.loop import LoopResult
+from mlops_course.ct.loop import LoopResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mlops_course.ct.loop import LoopConfig, LoopResult
+from mlops_course.ct.retraining import MODEL_PARAMS, data_version, gate_challenger, window_days
+from mlops_course.ct.timeline import recovery
+from mlops_course.ct.triggers import Signals, TriggerPolicy
 from mlops_course.data.collect import ingest_batch
 from mlops_course.data.simulate import simulate_day, simulate_days
 from mlops_course.features import split_xy
-from mlops_course.pipelines.loop import LoopConfig, LoopResult
-from mlops_course.pipelines.retrain import MODEL_PARAMS, data_version, gate_challenger, window_days
-from mlops_course.pipelines.timeline import recovery
-from mlops_course.pipelines.triggers import Signals, TriggerPolicy
 from mlops_course.train import build_model
 
 POLICY = TriggerPolicy(schedule_days=None)

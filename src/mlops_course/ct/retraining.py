@@ -27,9 +27,9 @@ from typing import Any
 import pandas as pd
 
 from mlops_course import registry
+from mlops_course.ct.triggers import Trigger
 from mlops_course.data.collect import batch_name, load_raw
 from mlops_course.gate import MIN_IMPROVEMENT, RETRAINING, GateReport, Regressor, evaluate_gate
-from mlops_course.pipelines.triggers import Trigger
 from mlops_course.settings import get_settings
 from mlops_course.train import ModelKind, TrainResult, train
 

@@ -37,7 +37,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+import mlops_course.ct.retraining as rt
 from mlops_course import registry
+from mlops_course.ct.triggers import Signals, Trigger, TriggerPolicy
 from mlops_course.data.collect import batch_name, ingest_batch, load_raw
 from mlops_course.data.simulate import get_scenario, simulate_day
 from mlops_course.evaluate import mae, relative_error
@@ -46,8 +48,6 @@ from mlops_course.gate import Regressor
 from mlops_course.monitoring.performance import ERROR_WINDOW_DAYS, LABEL_DELAY_DAYS
 from mlops_course.monitoring.reference import build_reference
 from mlops_course.monitoring.trips import detect_trip_drift
-from mlops_course.pipelines import retrain as rt
-from mlops_course.pipelines.triggers import Signals, Trigger, TriggerPolicy
 from mlops_course.schema import FEATURE_COLUMNS, PREDICTION, TARGET
 from mlops_course.settings import get_settings
 

@@ -24,6 +24,7 @@ from mlops_course.data.collect import batch_name, ingest_batch
 from mlops_course.data.simulate import SCENARIOS, simulate_day
 from mlops_course.model_io import load_file, save_file
 from mlops_course.schema import TARGET
+from mlops_course.settings import get_settings
 
 # scikit-learn (features, train, evaluate) is imported inside the steps that use it: every step is
 # its own process under `dvc repro`, and ingest and validate would pay a second and a half for it.
@@ -51,12 +52,14 @@ class _Strict(BaseModel):
 
 
 class DataParams(_Strict):
-    seed: int = 42
+    """The ``data:`` section; what it leaves out is the running example's (the course settings)."""
+
+    seed: int = Field(default_factory=lambda: get_settings().seed)
     first_day: int = Field(0, ge=0)
     days: int = Field(14, ge=2)
-    trips_per_day: int = Field(1000, ge=10)
+    trips_per_day: int = Field(default_factory=lambda: get_settings().trips_per_day, ge=10)
     scenario: str = "none"
-    drift_start_day: int = Field(30, ge=0)
+    drift_start_day: int = Field(default_factory=lambda: get_settings().drift_start_day, ge=0)
     skip_days: list[int] = []
 
     @field_validator("scenario")
@@ -82,9 +85,9 @@ class TrainParams(_Strict):
 
 
 class Params(_Strict):
-    data: DataParams = DataParams()
-    split: SplitParams = SplitParams()
-    train: TrainParams = TrainParams()
+    data: DataParams = Field(default_factory=DataParams)
+    split: SplitParams = Field(default_factory=SplitParams)
+    train: TrainParams = Field(default_factory=TrainParams)
 
 
 def load_params(path: Path = Path("params.yaml")) -> Params:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,24 @@ def test_the_network_guard_refuses_non_loopback_addresses() -> None:
 
     with socket.socket() as sock, pytest.raises(RuntimeError, match="only loopback"):
         sock.connect(("192.0.2.1", 80))
+
+
+def test_the_running_example_is_defined_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed, trips per day and drift day come from the settings: params.yaml says the same, and
+    the DVC stages' defaults follow the settings rather than repeating the numbers."""
+    import yaml
+
+    from mlops_course.dvc_stages import DataParams
+
+    for key in [k for k in os.environ if k.startswith("MLOPS_")]:
+        monkeypatch.delenv(key)
+    defaults = Settings()
+    params = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())["data"]
+    for name in ("seed", "trips_per_day", "drift_start_day"):
+        assert params[name] == getattr(defaults, name), f"params.yaml data.{name}"
+    monkeypatch.setenv("MLOPS_SEED", "7")
+    get_settings.cache_clear()
+    try:
+        assert DataParams().seed == 7
+    finally:
+        get_settings.cache_clear()

@@ -56,7 +56,18 @@ def relative_error(y_true, y_pred) -> float:
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    """MAE, RMSE and R² of predictions, rounded to what is worth reading (0.001 minutes)."""
+    """MAE, RMSE and R² of predictions, rounded to what is worth reading (0.001 minutes).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Actual and predicted durations, of the same non-zero length.
+
+    Returns
+    -------
+    dict
+        The three metrics, keyed ``mae``, ``rmse`` and ``r2``.
+    """
     from sklearn.metrics import mean_squared_error, r2_score  # on use: monitors import this
 
     y_true, y_pred = _pair(y_true, y_pred)
@@ -74,7 +85,15 @@ def baseline_metrics(y_train, y_eval) -> dict[str, float]:
 
 
 def plot_predictions(y_true, y_pred, title: str = "Predicted vs actual trip duration") -> Figure:
-    """Predicted against actual durations, and the distribution of errors, side by side."""
+    """Predicted against actual durations, and the distribution of errors, side by side.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Actual and predicted durations, of the same length.
+    title : str
+        The title of the left panel (predicted against actual).
+    """
     import matplotlib.pyplot as plt  # imported on use: it is slow to import in pipeline steps
 
     y_true = np.asarray(y_true, dtype=float)

@@ -53,7 +53,18 @@ def build_preprocessor() -> ColumnTransformer:
 
 
 def split_xy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Model inputs and target of a batch, with a clear error when columns are missing."""
+    """Model inputs and target of a batch, with a clear error when columns are missing.
+
+    Parameters
+    ----------
+    frame
+        Labelled trips: the feature columns and the target (a ``KeyError`` lists any missing).
+
+    Returns
+    -------
+    x, y
+        :func:`to_model_input` of ``frame``, and the target as floats.
+    """
     missing = [c for c in [*FEATURE_COLUMNS, TARGET] if c not in frame.columns]
     if missing:
         raise KeyError(f"batch lacks the columns {missing}; expected {[*FEATURE_COLUMNS, TARGET]}")
@@ -65,6 +76,12 @@ def to_model_input(frame: pd.DataFrame) -> pd.DataFrame:
 
     Nullable integers become floats so a missing passenger count reaches the imputer as NaN; the
     service calls the same function, so both paths hand the model the same frame.
+
+    Parameters
+    ----------
+    frame
+        Trips holding at least the feature columns (a ``KeyError`` lists any missing); other
+        columns, such as identifiers and the target, are left out of the result.
     """
     missing = [c for c in FEATURE_COLUMNS if c not in frame.columns]
     if missing:

@@ -38,6 +38,21 @@ def register(
 
     MLflow reports progress on stderr, which interleaves unpredictably with stdout in notebooks;
     its messages are passed on as one block on stdout so stored notebook outputs stay stable.
+
+    Parameters
+    ----------
+    model_uri
+        Where the logged model is, e.g. :attr:`mlops_course.train.TrainResult.model_uri`.
+    name
+        The registered model, created if it does not exist yet; None means the course
+        settings' ``model_name``.
+    tags
+        Tags of the new version, e.g. why it was trained; None sets none.
+
+    Returns
+    -------
+    ModelVersion
+        The new version; its number is ``.version``.
     """
     import mlflow
 
@@ -57,7 +72,15 @@ def set_alias(alias: str, version: int | str, name: str | None = None) -> None:
 
 
 def get_version(alias: str, name: str | None = None) -> ModelVersion | None:
-    """The version an alias points to, or None when the alias (or the model) does not exist."""
+    """The version an alias points to, or None when the alias (or the model) does not exist.
+
+    Parameters
+    ----------
+    alias
+        The alias, e.g. :data:`CHAMPION`.
+    name
+        The registered model; None means the course settings' ``model_name``.
+    """
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -70,7 +93,20 @@ def get_version(alias: str, name: str | None = None) -> ModelVersion | None:
 
 
 def promote(version: int | str, name: str | None = None) -> ModelVersion:
-    """Make ``version`` the champion and remember the one it replaces for :func:`rollback`."""
+    """Make ``version`` the champion and remember the one it replaces for :func:`rollback`.
+
+    Parameters
+    ----------
+    version
+        The number of a registered version of ``name``.
+    name
+        The registered model; None means the course settings' ``model_name``.
+
+    Returns
+    -------
+    ModelVersion
+        The new champion.
+    """
     name = _name(name)
     current = get_version(CHAMPION, name)
     if current is not None and str(current.version) != str(version):
@@ -82,7 +118,19 @@ def promote(version: int | str, name: str | None = None) -> ModelVersion:
 
 
 def rollback(name: str | None = None) -> ModelVersion:
-    """Point the champion back at the previous champion; an error if there is none."""
+    """Point the champion back at the previous champion; an error if there is none.
+
+    Parameters
+    ----------
+    name
+        The registered model; None means the course settings' ``model_name``.
+
+    Returns
+    -------
+    ModelVersion
+        The version that is champion now. The one it replaced becomes the previous champion,
+        so a second rollback undoes the first.
+    """
     name = _name(name)
     previous = get_version(PREVIOUS, name)
     if previous is None:
@@ -98,7 +146,15 @@ def rollback(name: str | None = None) -> ModelVersion:
 
 
 def load_model(alias: str = CHAMPION, name: str | None = None) -> Pipeline:
-    """Load the scikit-learn pipeline that ``alias`` points to, ready to ``predict``."""
+    """Load the scikit-learn pipeline that ``alias`` points to, ready to ``predict``.
+
+    Parameters
+    ----------
+    alias
+        The alias of the version to load; a ``LookupError`` when ``name`` has no such alias.
+    name
+        The registered model; None means the course settings' ``model_name``.
+    """
     name = _name(name)
     require_server()
     if get_version(alias, name) is None:

@@ -28,6 +28,14 @@ def require_server(uri: str | None = None, timeout: float = 3.0) -> str:
     """Return ``uri`` (default: the current one) if it answers, else raise a clear error.
 
     Only HTTP servers are checked; a local ``file:`` or ``sqlite:`` store has nothing to reach.
+
+    Parameters
+    ----------
+    uri
+        The tracking URI to check; None means the one this process would log to
+        (:func:`current_uri`).
+    timeout
+        Seconds to wait for the server's ``/health``.
     """
     uri = uri or current_uri()
     if not uri.startswith(("http://", "https://")):

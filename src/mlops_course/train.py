@@ -31,7 +31,18 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 
 
 def build_model(kind: ModelKind = "hgb", seed: int | None = None, **params: Any) -> Pipeline:
-    """The feature pipeline and a regressor of ``kind``; ``params`` override its defaults."""
+    """The feature pipeline and a regressor of ``kind``; ``params`` override its defaults.
+
+    Parameters
+    ----------
+    kind
+        ``"hgb"`` (gradient-boosted trees), ``"ridge"`` or ``"random_forest"``.
+    seed
+        The regressor's ``random_state``; None means the course settings' ``seed``. Ridge has
+        no randomness and ignores it.
+    **params
+        Arguments of the regressor that override those of :data:`DEFAULT_PARAMS` for ``kind``.
+    """
     if kind not in DEFAULT_PARAMS:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {list(DEFAULT_PARAMS)}")
     seed = get_settings().seed if seed is None else seed
@@ -72,8 +83,36 @@ def train(
 ) -> TrainResult:
     """Fit on ``train_frame``, score on ``eval_frame`` and, by default, log the run to MLflow.
 
-    Logging needs a tracking URI (``mlflow.set_tracking_uri``, usually the server that
-    ``mlops_course.services`` started); with ``log_to_mlflow=False`` this is plain scikit-learn.
+    Parameters
+    ----------
+    train_frame
+        Labelled trips to fit on (and, when logged, to sample the monitoring reference from).
+    eval_frame
+        Labelled held-out trips to score on (and, when logged, to plot and to take the model's
+        input example from).
+    kind
+        The model kind, see :func:`build_model`.
+    params
+        Overrides of the kind's :data:`DEFAULT_PARAMS`, passed to :func:`build_model`; None keeps
+        them all. The model is seeded with the course settings' ``seed`` unless ``params`` holds
+        a ``seed``.
+    log_to_mlflow
+        Log the run: parameters, the days and rows seen, metrics, a plot, the model and its
+        monitoring reference. Logging needs a tracking URI (``mlflow.set_tracking_uri``,
+        usually the server that ``mlops_course.services`` started); with
+        ``log_to_mlflow=False`` this is plain scikit-learn.
+    experiment
+        The MLflow experiment; None means the course settings' ``experiment_name``.
+    run_name
+        The MLflow run's name; None lets MLflow pick one.
+    tags
+        Tags of the MLflow run, kept in the result too; None sets none.
+
+    Returns
+    -------
+    TrainResult
+        The fitted model, its parameters, its metrics and the baseline's on ``eval_frame``;
+        ``run_id`` and ``model_uri`` only when the run was logged.
     """
     params = dict(params or {})
     tags = dict(tags or {})

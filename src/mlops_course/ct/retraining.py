@@ -149,11 +149,48 @@ def retrain(
 ) -> RetrainResult:
     """Fit a challenger on ``days``, gate it against the champion, then register and promote.
 
-    The newest ``eval_days`` of ``days`` are held out for the gate. ``champion`` is the served
-    model if the caller already holds it (else it is loaded from the registry). With
-    ``promote=False`` a passing challenger is registered but left for a person to promote.
-    ``log`` receives one line per step; the line ``registering`` marks the point after which the
-    registry changes.
+    Parameters
+    ----------
+    trigger
+        Why this retraining runs; its kind, reason and day are tagged on the MLflow run and the
+        registered version, and name the run.
+    days
+        The validated days of the window (e.g. from :func:`window_days`), in any order; each
+        needs a batch in ``raw_dir``. The newest ``eval_days`` of ``days`` are held out for the
+        gate, the others are trained on, so there must be more than ``eval_days`` of them.
+    raw_dir
+        The folder of validated batches; None means the course settings' ``raw_dir``.
+    name
+        The registered model; None means the course settings' ``model_name``.
+    eval_days
+        How many of the newest ``days`` are held out to score challenger and champion on.
+    kind
+        The model kind (:func:`mlops_course.train.build_model`).
+    params
+        Model parameters: for the default ``kind`` they override :data:`MODEL_PARAMS`, for any
+        other kind that kind's defaults (:data:`mlops_course.train.DEFAULT_PARAMS`). None keeps
+        those.
+    min_improvement
+        The share by which the challenger's MAE must be below the champion's on the held-out
+        days, or the champion stays.
+    champion
+        The served model if the caller already holds it (else it is loaded from the registry's
+        ``champion`` alias of ``name``); None and no champion in the registry: the first model,
+        judged by the baseline and the checks only.
+    promote
+        With ``promote=False`` a passing challenger is registered but left for a person to
+        promote.
+    experiment
+        The MLflow experiment of the run; None means the course settings' ``experiment_name``.
+    log
+        Receives one line per step; the line ``retrain: registering the challenger`` marks the
+        point after which the registry changes.
+
+    Returns
+    -------
+    RetrainResult
+        The days trained and scored on, the data version, the run and the registered version,
+        the gate's report and whether the challenger was promoted.
     """
     raw_dir = get_settings().raw_dir if raw_dir is None else Path(raw_dir)
     name = name or get_settings().model_name

@@ -80,7 +80,23 @@ class Recovery:
 
 
 def recovery(result: LoopResult, tolerance: float = RECOVERY_TOLERANCE) -> Recovery:
-    """Measure the recovery after ``result.config.drift_start`` (see the module docstring)."""
+    """Measure the recovery after ``result.config.drift_start`` (see the module docstring).
+
+    Parameters
+    ----------
+    result
+        A finished loop (:meth:`ContinuousTraining.run`); its timeline must have at least three
+        scored days among the :data:`PRE_DAYS` before the drift starts and reach
+        :data:`RECOVERY_DAYS` days after it, or a ``ValueError`` says which days it covers.
+    tolerance
+        How far, as a share, the error may stay above its pre-drift level and still count as
+        recovered: the limit is the pre-drift error times ``1 + tolerance``.
+
+    Returns
+    -------
+    Recovery
+        The numbers behind the claim; :attr:`Recovery.recovered` says whether it holds.
+    """
     start = result.config.drift_start
     frame = result.timeline.set_index("day")
     scored = frame[frame["error"].notna()]

@@ -29,7 +29,13 @@ class IngestResult:
 
 
 def batch_name(day: int) -> str:
-    """File stem of a day's batch; zero-padded so that files sort by day."""
+    """File stem of a day's batch; zero-padded so that files sort by day.
+
+    Parameters
+    ----------
+    day
+        The day's number, counted from the simulator's first day (day 0).
+    """
     return f"trips_day_{day:03d}"
 
 
@@ -39,7 +45,24 @@ def ingest_batch(
     raw_dir: Path | None = None,
     quarantine_dir: Path | None = None,
 ) -> IngestResult:
-    """Validate ``frame`` and write it to the raw folder, or to quarantine with its report."""
+    """Validate ``frame`` and write it to the raw folder, or to quarantine with its report.
+
+    Parameters
+    ----------
+    frame
+        One batch of trips, e.g. a day of :func:`mlops_course.data.simulate.simulate_day`.
+    name
+        The batch's file stem, usually :func:`batch_name` of its day; also the batch name in
+        the validation report.
+    raw_dir, quarantine_dir
+        Where a passing and a failing batch go; None means the course settings' ``raw_dir``
+        and ``quarantine_dir``. Each is created if missing.
+
+    Returns
+    -------
+    IngestResult
+        The path the batch was written to and its validation report.
+    """
     settings = get_settings()
     raw_dir = settings.raw_dir if raw_dir is None else Path(raw_dir)
     quarantine_dir = settings.quarantine_dir if quarantine_dir is None else Path(quarantine_dir)
@@ -65,7 +88,16 @@ def quarantine(path: Path, report: ValidationReport, quarantine_dir: Path | None
 
 
 def load_raw(raw_dir: Path | None = None, days: list[int] | None = None) -> pd.DataFrame:
-    """Read the validated batches (all, or those of ``days``) back into one frame."""
+    """Read the validated batches (all, or those of ``days``) back into one frame.
+
+    Parameters
+    ----------
+    raw_dir
+        The folder of validated batches; None means the course settings' ``raw_dir``.
+    days
+        The days to read; each must have a batch there, or a ``FileNotFoundError`` names the
+        missing ones. None reads every batch in the folder, in day order.
+    """
     raw_dir = get_settings().raw_dir if raw_dir is None else Path(raw_dir)
     if days is None:
         paths = sorted(raw_dir.glob("trips_day_*.parquet"))

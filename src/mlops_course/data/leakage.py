@@ -26,6 +26,13 @@ def split_leakage(train: pd.DataFrame, evaluation: pd.DataFrame) -> list[str]:
     * a trip id in both sets;
     * an identical trip (all features and the target) in both sets;
     * evaluation days that are not strictly later than every training day (time travel).
+
+    Parameters
+    ----------
+    train, evaluation
+        The training and the evaluation set. The trip ids are compared only when both have a
+        ``trip_id`` column, and the days only when both have a ``day`` column; identical rows
+        are sought over the feature and target columns both hold.
     """
     problems = []
     if "trip_id" in train.columns and "trip_id" in evaluation.columns:
@@ -53,7 +60,15 @@ def split_leakage(train: pd.DataFrame, evaluation: pd.DataFrame) -> list[str]:
 
 
 def target_leakage(frame: pd.DataFrame, limit: float = MAX_TARGET_CORRELATION) -> list[str]:
-    """Numeric inputs so correlated with the target that they must be derived from it."""
+    """Numeric inputs so correlated with the target that they must be derived from it.
+
+    Parameters
+    ----------
+    frame
+        Labelled trips; every numeric column except the target and ``day`` is tested.
+    limit
+        The largest absolute (Pearson) correlation with the target an input may have.
+    """
     problems = []
     target = frame[TARGET].astype(float)
     for column in frame.columns:

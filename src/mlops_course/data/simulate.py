@@ -127,6 +127,20 @@ def simulate_day(
 
     The same arguments always return an identical frame. ``seed``, ``n`` and ``start_day`` default
     to the course settings, so notebooks and tests agree without repeating numbers.
+
+    Parameters
+    ----------
+    day
+        The day's number, at least 0; day 0 is the Monday :data:`EPOCH`, so the weekday is
+        ``day % 7``.
+    seed
+        The seed of the day's random streams; None means the course settings' ``seed``.
+    scenario
+        A name in :data:`SCENARIOS`; ``"none"`` is business as usual.
+    n
+        How many trips the batch holds; None means the course settings' ``trips_per_day``.
+    start_day
+        The day ``scenario`` begins; None means the course settings' ``drift_start_day``.
     """
     settings = get_settings()
     seed = settings.seed if seed is None else seed
@@ -256,7 +270,16 @@ def simulate_days(
     n: int | None = None,
     start_day: int | None = None,
 ) -> pd.DataFrame:
-    """Concatenate the batches of several days, e.g. a training window."""
+    """Concatenate the batches of several days, e.g. a training window.
+
+    Parameters
+    ----------
+    days
+        The days to simulate, at least one; their batches follow in this order.
+    seed, scenario, n, start_day
+        As for :func:`simulate_day`, the same for every day; a None ``seed``, ``n`` or
+        ``start_day`` means the course settings' value.
+    """
     frames = [simulate_day(d, seed=seed, scenario=scenario, n=n, start_day=start_day) for d in days]
     if not frames:
         raise ValueError("days is empty: give at least one day to simulate")

@@ -147,7 +147,18 @@ def _check_column(name: str, series: pd.Series, rule: ColumnRule) -> list[CheckR
 def validate(
     frame: pd.DataFrame, batch: str = "batch", schema: dict[str, ColumnRule] | None = None
 ) -> ValidationReport:
-    """Check a batch against ``schema`` (default: the trip schema) and return the full report."""
+    """Check a batch against ``schema`` (default: the trip schema) and return the full report.
+
+    Parameters
+    ----------
+    frame
+        The batch of trips to check.
+    batch
+        The batch's name in the report, e.g. its file stem.
+    schema
+        Each expected column and its :class:`~mlops_course.schema.ColumnRule`; None means the
+        trip schema, :data:`~mlops_course.schema.SCHEMA`.
+    """
     schema = SCHEMA if schema is None else schema
     report = ValidationReport(batch=batch, n_rows=len(frame))
     report.results.append(

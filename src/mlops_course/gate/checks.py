@@ -286,6 +286,18 @@ def run_model_checks(
     This is ``mlops-course gate checks``: the baseline comes first, as a check, because here no
     gate decides on the metrics. :func:`~mlops_course.gate.evaluate_gate` weighs the baseline as
     one of its criteria instead and runs only the checks its policy lists.
+
+    Parameters
+    ----------
+    model
+        Anything with ``predict``: a fitted pipeline, an MLflow pyfunc model.
+    eval_frame
+        Labelled trips to check the model on.
+    baseline_margin
+        The share by which the model's MAE must be below the constant baseline's.
+    baseline_value
+        The constant prediction to beat, usually the training median; without it, the median of
+        ``eval_frame`` (the best constant there is).
     """
     return [
         check_beats_baseline(model, eval_frame, baseline_margin, baseline_value),
@@ -297,7 +309,13 @@ def run_model_checks(
 
 
 def checks_frame(checks: list[ModelCheck]) -> pd.DataFrame:
-    """The checks as a table (check, passed, message), for notebooks and reports."""
+    """The checks as a table (check, passed, message), for notebooks and reports.
+
+    Parameters
+    ----------
+    checks
+        The outcomes to tabulate, e.g. of :func:`run_model_checks`, one row each, in order.
+    """
     return pd.DataFrame(
         [{"check": c.name, "passed": c.passed, "message": c.message} for c in checks]
     )

@@ -84,8 +84,33 @@ def backtest(
 ) -> Backtest:
     """Train on ``reference_days``, then monitor each of ``days`` of ``scenario``.
 
-    The last week of ``reference_days`` is held out of training to measure the baseline MAE the
-    performance monitor compares with (an in-sample error would be too optimistic).
+    Parameters
+    ----------
+    scenario
+        The simulator's scenario (:data:`~mlops_course.data.simulate.SCENARIOS`) of every day,
+        those trained on and those monitored alike.
+    reference_days
+        The days the model is trained on and its drift reference is sampled from. The last week
+        of ``reference_days`` is held out of training to measure the baseline MAE the
+        performance monitor compares with (an in-sample error would be too optimistic), so it
+        must hold more than :data:`HOLDOUT_DAYS` days.
+    days
+        The days replayed through the monitors, one batch each, in order.
+    seed, n, start_day
+        The simulator's seed, trips per day and the scenario's start day, as for
+        :func:`~mlops_course.data.simulate.simulate_day`; None means the course settings'
+        value. ``seed`` also seeds the reference's sample.
+    label_delay_days
+        How many days after its trip a label reaches the performance monitor.
+    window_days
+        How many of the latest labelled days the performance monitor scores the model on.
+    progress
+        Show a progress bar over ``days``.
+
+    Returns
+    -------
+    Backtest
+        Every monitor's daily results, with the model and its reference.
     """
     from mlops_course.train import train
 

@@ -182,6 +182,12 @@ def psi(reference: Sequence[float] | np.ndarray, current: Sequence[float] | np.n
     holds about a tenth of the reference (a discrete column gets fewer, merged bins). Empty bins
     get a share of 1e-4 instead of 0, or a single unseen value would make the index infinite. No
     library ships it, hence the dozen lines here.
+
+    Parameters
+    ----------
+    reference, current
+        The values of one numeric column in the reference and in the current data; neither may
+        be empty.
     """
     ref = np.asarray(reference, dtype="float64")
     cur = np.asarray(current, dtype="float64")
@@ -304,9 +310,22 @@ def detect_drift(
 ) -> DriftReport:
     """Test every monitored column of ``current`` against ``reference``.
 
-    ``features`` defaults to the columns both frames share. ``thresholds`` and ``methods`` set a
-    column's threshold or test by name (e.g. a column known to be noisy gets a looser threshold);
-    all others get the defaults described in this module's docstring.
+    Parameters
+    ----------
+    reference
+        The training reference, e.g. of :func:`~mlops_course.monitoring.reference.load_reference`.
+    current
+        The data to test, e.g. a day's served inputs with their predictions.
+    thresholds, methods
+        ``thresholds`` and ``methods`` set a column's threshold or test by name (e.g. a column
+        known to be noisy gets a looser threshold); all others get the defaults described in
+        this module's docstring (method ``"auto"``: chosen by the column's kind and the sample
+        size). Every name must be a monitored column; None gives every column the defaults.
+    features
+        The columns to monitor; ``features`` defaults to the columns both frames share.
+    drift_share
+        The dataset-level decision: drifted when at least this share of the monitored columns
+        drifted, in (0, 1].
     """
     thresholds = dict(thresholds or {})
     methods = dict(methods or {})

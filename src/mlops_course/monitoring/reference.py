@@ -26,7 +26,15 @@ REFERENCE_ROWS = 5_000
 
 
 def with_predictions(model: Pipeline, frame: pd.DataFrame) -> pd.DataFrame:
-    """The model inputs of ``frame`` plus the model's predictions as column ``prediction``."""
+    """The model inputs of ``frame`` plus the model's predictions as column ``prediction``.
+
+    Parameters
+    ----------
+    model
+        A fitted pipeline, or anything else with ``predict``.
+    frame
+        Trips holding at least the feature columns; the others are left out of the result.
+    """
     inputs = to_model_input(frame)
     return inputs.assign(**{PREDICTION: model.predict(inputs)})
 

@@ -88,7 +88,14 @@ def plot_distributions(
 
 
 def plot_timeline(backtest: Backtest) -> Figure:
-    """Drift severity per column and day, the performance window and the data quality."""
+    """Drift severity per column and day, the performance window and the data quality.
+
+    Parameters
+    ----------
+    backtest
+        A replay of :func:`~mlops_course.monitoring.backtest.backtest`; its scenario's start
+        day is marked on every panel.
+    """
     severity = backtest.drift.pivot(index="feature", columns="day", values="severity")
     days = severity.columns.to_numpy()
     fig = Figure(figsize=(11, 8.5))
@@ -130,7 +137,23 @@ def drift_report_html(
     current: pd.DataFrame,
     title: str = "Drift report",
 ) -> str:
-    """One window's report: the decision, a severity chart, distributions and the table."""
+    """One window's report: the decision, a severity chart, distributions and the table.
+
+    Parameters
+    ----------
+    report
+        The drift report to show, e.g. of
+        :func:`~mlops_course.monitoring.trips.detect_trip_drift`.
+    reference, current
+        The two frames ``report`` compared; each of its columns is plotted from them.
+    title
+        The page's title and heading.
+
+    Returns
+    -------
+    str
+        A complete HTML page, with its plots embedded; :func:`write_html` saves it.
+    """
     verdict = "alarm" if report.drifted else "ok"
     features = list(report.frame["feature"])
     parts = [

@@ -43,7 +43,18 @@ def detect_trip_drift(
 ) -> DriftReport:
     """:func:`detect_drift` on the monitored trip columns with the course's per-column settings.
 
-    ``thresholds`` override the course's per-column thresholds by name.
+    Parameters
+    ----------
+    reference
+        The training reference, with its predictions
+        (:func:`~mlops_course.monitoring.reference.load_reference`).
+    current
+        The data to test, with the model's predictions
+        (:func:`~mlops_course.monitoring.reference.with_predictions`). Both frames must hold
+        every column of :data:`MONITORED`.
+    thresholds
+        ``thresholds`` override the course's per-column thresholds by name (any monitored
+        column, not only those in :data:`TRIP_THRESHOLDS`); None keeps them.
     """
     return detect_drift(
         reference,

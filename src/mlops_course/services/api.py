@@ -32,6 +32,39 @@ def start_api(
     ``/health`` answers once the first model load was attempted, whatever its outcome: check
     ``/ready`` to know whether a model is served. Unset arguments fall back to the ``MLOPS_``
     settings (``MLOPS_API_PORT`` 0 picks a free port). The log is ``<workdir>/api/api.log``.
+
+    Parameters
+    ----------
+    workdir
+        The service runs in, and logs to, its ``api`` subfolder; None means the course
+        settings' ``workdir``.
+    port
+        The port to listen on; None or 0 means ``MLOPS_API_PORT``, and when that is 0 too, a
+        free port.
+    tracking_uri
+        The MLflow server with the registry; None means ``MLOPS_TRACKING_URI``, and without
+        that the service uses MLflow's default (``MLFLOW_TRACKING_URI`` in its environment,
+        which it inherits from this process).
+    model_name, model_alias
+        The registered model and the alias to serve; None leaves them to the service's
+        settings (``MLOPS_MODEL_NAME``, and ``MLOPS_MODEL_ALIAS`` or ``champion``).
+    token
+        The bearer token for ``POST /admin/reload``, handed to the service in its environment
+        (``MLOPS_API_TOKEN``), never on its command line. None (or empty): the service sees
+        this process's ``MLOPS_API_TOKEN``, if any; without a token the endpoint answers 403.
+    reload_poll_seconds
+        How often the service retries while no model is loaded (and checks the alias when
+        ``watch_alias`` is on); None leaves it to the service's settings.
+    watch_alias
+        True loads a new version on its own when the alias moves; False loads one only on
+        ``POST /admin/reload``; None leaves it to the service's settings (``MLOPS_WATCH_ALIAS``,
+        off by default).
+    timeout
+        Seconds to wait for ``/health``; None means the course settings'
+        ``service_start_timeout``.
+    detach
+        True leaves the service running after this interpreter exits; otherwise it is stopped
+        at exit.
     """
     settings = get_settings()
     workdir = Path(settings.workdir if workdir is None else workdir).resolve() / "api"
@@ -75,6 +108,20 @@ def start_mlflow_serve(
     The course compares its API with it (notebooks and ``benchmarks/serving.py``). One worker,
     MLflow's default; the model is loaded with the course's opt-in to deserialize it (see
     :func:`mlops_course.model_io.trusted_model_loading`). The log is ``<workdir>/mlflow-serve.log``.
+
+    Parameters
+    ----------
+    model_uri
+        The model to serve, e.g. ``models:/trip-duration@champion``.
+    workdir
+        Where the log goes; None means the course settings' ``workdir``.
+    tracking_uri
+        The MLflow server that resolves a ``models:/`` URI; None means ``MLOPS_TRACKING_URI``,
+        and without that the server inherits this process's ``MLFLOW_TRACKING_URI``, if any.
+    port
+        The port to listen on; None or 0 means a free port.
+    timeout
+        Seconds to wait for the server's ``/ping``.
     """
     settings = get_settings()
     workdir = Path(settings.workdir if workdir is None else workdir).resolve()

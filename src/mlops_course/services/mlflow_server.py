@@ -83,6 +83,21 @@ def start_mlflow(
 
     Artifacts are proxied by the server (``--artifacts-destination``), as in a team setup, so
     clients never need to see the server's disk.
+
+    Parameters
+    ----------
+    workdir
+        The database, the artifacts and the log go into its ``mlflow`` subfolder; None means
+        the course settings' ``workdir``.
+    port
+        The port to listen on; None or 0 means ``MLOPS_MLFLOW_PORT``, and when that is 0 too, a
+        free port.
+    timeout
+        Seconds to wait for the server's ``/health``; None means the course settings'
+        ``service_start_timeout``.
+    detach
+        True leaves the server running after this interpreter exits (the CLI's ``services
+        up``); otherwise it is stopped at exit.
     """
     settings = get_settings()
     workdir = Path(settings.workdir if workdir is None else workdir).resolve() / "mlflow"
@@ -115,6 +130,16 @@ def use_mlflow(service: Service) -> str:
 
     MLflow's INFO log lines carry timestamps and go to stderr; in a notebook they would make the
     stored outputs differ on every run, so only its warnings and errors are kept.
+
+    Parameters
+    ----------
+    service
+        A running MLflow server, e.g. of :func:`start_mlflow`.
+
+    Returns
+    -------
+    str
+        The server's URL, now this process's tracking URI.
     """
     import mlflow  # noqa: F401  (first: importing MLflow configures its logger, resetting the level)
 

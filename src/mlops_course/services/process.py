@@ -118,7 +118,13 @@ def stop_all() -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free right now; the OS picks it, so parallel runs do not collide."""
+    """A port that is free right now; the OS picks it, so parallel runs do not collide.
+
+    Parameters
+    ----------
+    host
+        The interface the port must be free on.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]

@@ -97,6 +97,30 @@ def start_prometheus(
     runs is the copy :func:`render_prometheus_config` writes into ``workdir``, where the
     ``prometheus`` job scrapes this very server and each job named in ``targets`` (for example
     ``{"api": api.url}``) scrapes that address. Data is stored in ``workdir`` too.
+
+    Parameters
+    ----------
+    config
+        The Prometheus config to render, its rule files beside it; None means the course's
+        compose config.
+    workdir
+        The rendered config, the data and the log go into its ``prometheus`` subfolder; None
+        means the course settings' ``workdir``.
+    port
+        The port to listen on; None or 0 means ``MLOPS_PROMETHEUS_PORT``, and when that is 0
+        too, a free port.
+    targets
+        Each job of ``config`` to keep, and the ``host:port`` (or URL) it scrapes; None keeps
+        only the ``prometheus`` job.
+    scrape_interval
+        Replaces every scrape and evaluation interval of ``config`` (e.g. ``"1s"``); None keeps
+        those of ``config``.
+    timeout
+        Seconds to wait for ``/-/ready``; None means the course settings'
+        ``service_start_timeout``.
+    detach
+        True leaves Prometheus running after this interpreter exits; otherwise it is stopped
+        at exit.
     """
     binary = shutil.which("prometheus")
     if binary is None:

@@ -112,9 +112,12 @@ def test_metadata_declares_the_package(wheel: Path) -> None:
     assert SpecifierSet(metadata["Requires-Python"]) == SpecifierSet(
         PYPROJECT["project"]["requires-python"]
     )
-    assert sorted(metadata.get_all("Requires-Dist") or []) == sorted(
-        PYPROJECT["project"]["dependencies"]
-    )
+    extras = PYPROJECT["project"].get("optional-dependencies", {})
+    expected = list(PYPROJECT["project"]["dependencies"]) + [
+        f'{name}; extra == "{extra}"' for extra, names in extras.items() for name in names
+    ]
+    assert sorted(metadata.get_all("Requires-Dist") or []) == sorted(expected)
+    assert sorted(metadata.get_all("Provides-Extra") or []) == sorted(extras)
 
 
 def test_the_cli_entry_point_is_declared(wheel: Path) -> None:

@@ -85,11 +85,9 @@ def train(
 
     Parameters
     ----------
-    train_frame
-        Labelled trips to fit on (and, when logged, to sample the monitoring reference from).
-    eval_frame
-        Labelled held-out trips to score on (and, when logged, to plot and to take the model's
-        input example from).
+    train_frame, eval_frame
+        Labelled trips to fit on (the monitoring reference's sample) and held-out ones to score
+        on (the plot and the model's input example).
     kind
         The model kind, see :func:`build_model`.
     params
@@ -97,16 +95,12 @@ def train(
         them all. The model is seeded with the course settings' ``seed`` unless ``params`` holds
         a ``seed``.
     log_to_mlflow
-        Log the run: parameters, the days and rows seen, metrics, a plot, the model and its
-        monitoring reference. Logging needs a tracking URI (``mlflow.set_tracking_uri``,
-        usually the server that ``mlops_course.services`` started); with
-        ``log_to_mlflow=False`` this is plain scikit-learn.
-    experiment
-        The MLflow experiment; None means the course settings' ``experiment_name``.
-    run_name
-        The MLflow run's name; None lets MLflow pick one.
-    tags
-        Tags of the MLflow run, kept in the result too; None sets none.
+        Log parameters, days and rows seen, metrics, a plot, the model and its monitoring
+        reference to the tracking server (:func:`mlops_course.tracking.point_at`); False: plain
+        scikit-learn.
+    experiment, run_name, tags
+        The MLflow experiment (None: the course settings'), the run's name (None: MLflow picks
+        one) and its tags (kept in the result too).
 
     Returns
     -------
@@ -127,17 +121,33 @@ def train(
     )
     if not log_to_mlflow:
         return result
+    _log_run(result, train_frame, eval_frame, predictions, experiment, run_name)
+    return result
+
+
+def _log_run(
+    result: TrainResult,
+    train_frame: pd.DataFrame,
+    eval_frame: pd.DataFrame,
+    predictions: Any,
+    experiment: str | None,
+    run_name: str | None,
+) -> None:
+    """Log a fitted result as one MLflow run and fill in its ``run_id`` and ``model_uri``."""
     # Imported here: MLflow and matplotlib take seconds to import, and the DVC pipeline's steps,
     # each a fresh process, fit models without logging them.
     import matplotlib.pyplot as plt
     import mlflow
 
+    from mlops_course.evaluate import plot_predictions
+    from mlops_course.monitoring.reference import build_reference, log_reference
     from mlops_course.tracking import require_server
 
     require_server()
+    x_eval, y_eval = split_xy(eval_frame)
     mlflow.set_experiment(experiment or get_settings().experiment_name)
-    with mlflow.start_run(run_name=run_name, tags=tags) as run:
-        mlflow.log_params({"model_kind": kind, **result.params})
+    with mlflow.start_run(run_name=run_name, tags=result.tags) as run:
+        mlflow.log_params({"model_kind": result.kind, **result.params})
         mlflow.log_params(
             {
                 "n_train_rows": len(train_frame),
@@ -146,22 +156,17 @@ def train(
                 "eval_days": _day_range(eval_frame),
             }
         )
-        mlflow.log_metrics(metrics)
-        mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.items()})
-        from mlops_course.evaluate import plot_predictions
-
+        mlflow.log_metrics(result.metrics)
+        mlflow.log_metrics({f"baseline_{k}": v for k, v in result.baseline.items()})
         fig = plot_predictions(y_eval, predictions)
         mlflow.log_figure(fig, "predictions.png")
         plt.close(fig)
-        info = log_model(model, x_eval.head(5), kind)
+        info = log_model(result.model, x_eval.head(5), result.kind)
         # Monitoring compares served data with what this model was trained on: the reference
         # travels with the run, so every registered version has its own.
-        from mlops_course.monitoring.reference import build_reference, log_reference
-
-        log_reference(build_reference(model, train_frame))
+        log_reference(build_reference(result.model, train_frame))
         result.run_id = run.info.run_id
         result.model_uri = info.model_uri
-    return result
 
 
 def _day_range(frame: pd.DataFrame) -> str:

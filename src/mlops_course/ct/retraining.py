@@ -152,83 +152,49 @@ def retrain(
     Parameters
     ----------
     trigger
-        Why this retraining runs; its kind, reason and day are tagged on the MLflow run and the
-        registered version, and name the run.
+        Why this retraining runs: tagged on the MLflow run and the version, and names the run.
     days
-        The validated days of the window (e.g. from :func:`window_days`), in any order; each
-        needs a batch in ``raw_dir``. The newest ``eval_days`` of ``days`` are held out for the
-        gate, the others are trained on, so there must be more than ``eval_days`` of them.
-    raw_dir
-        The folder of validated batches; None means the course settings' ``raw_dir``.
-    name
-        The registered model; None means the course settings' ``model_name``.
+        The validated days of the window (in ``raw_dir``, in any order); the newest
+        ``eval_days`` are held out for the gate, so there must be more than that.
+    raw_dir, name, experiment
+        Batches folder, registered model and MLflow experiment; None: the course settings'.
     eval_days
-        How many of the newest ``days`` are held out to score challenger and champion on.
-    kind
-        The model kind (:func:`mlops_course.train.build_model`).
-    params
-        Model parameters: for the default ``kind`` they override :data:`MODEL_PARAMS`, for any
-        other kind that kind's defaults (:data:`mlops_course.train.DEFAULT_PARAMS`). None keeps
-        those.
+        How many of the newest ``days`` score the challenger and the champion.
+    kind, params
+        The model kind (:func:`mlops_course.train.build_model`) and parameters over its
+        defaults (:data:`MODEL_PARAMS` for the default kind).
     min_improvement
-        The share by which the challenger's MAE must be below the champion's on the held-out
-        days, or the champion stays.
+        The share by which the challenger's MAE must be below the champion's, or it stays.
     champion
-        The served model if the caller already holds it (else it is loaded from the registry's
-        ``champion`` alias of ``name``); None and no champion in the registry: the first model,
-        judged by the baseline and the checks only.
+        The served model, if the caller holds it; None: the registry's ``champion`` (none
+        there: this is the first model, judged by the baseline and the checks only).
     promote
-        With ``promote=False`` a passing challenger is registered but left for a person to
-        promote.
-    experiment
-        The MLflow experiment of the run; None means the course settings' ``experiment_name``.
+        False: a passing challenger is registered but left for a person to promote.
     log
-        Receives one line per step; the line ``retrain: registering the challenger`` marks the
-        point after which the registry changes.
-
-    Returns
-    -------
-    RetrainResult
-        The days trained and scored on, the data version, the run and the registered version,
-        the gate's report and whether the challenger was promoted.
+        One line per step; after ``retrain: registering the challenger`` the registry changes.
     """
     raw_dir = get_settings().raw_dir if raw_dir is None else Path(raw_dir)
     name = name or get_settings().model_name
-    days = sorted(days)
-    if len(days) <= eval_days:
-        raise RetrainError(
-            f"a retraining needs more than {eval_days} validated day(s) (the newest are held out "
-            f"for the gate), got {days}: collect more days, or wait for more labels"
-        )
-    train_days, held_out = days[:-eval_days], days[-eval_days:]
+    train_days, held_out = _split_window(days, eval_days)
     version_tag = data_version(raw_dir, days)
     tags = {
         "ct.trigger": trigger.kind,
         "ct.reason": trigger.reason,
         "ct.trigger_day": str(trigger.day),
         "ct.data_version": version_tag,
-        "ct.window": f"{days[0]}-{days[-1]}",
+        "ct.window": f"{train_days[0]}-{held_out[-1]}",
     }
     log(f"retrain: fitting on days {train_days[0]}-{train_days[-1]}, held out {held_out}")
     eval_frame = load_raw(raw_dir, held_out)
-    with contextlib.redirect_stdout(io.StringIO()):  # MLflow's "View run at <url>" line
-        result: TrainResult = train(
-            load_raw(raw_dir, train_days),
-            eval_frame,
-            kind=kind,
-            params={**MODEL_PARAMS, **(params or {})} if kind == MODEL_KIND else params,
-            experiment=experiment,
-            run_name=f"ct-day{trigger.day:03d}-{trigger.kind}",
-            tags=tags,
-        )
-    if result.run_id is None or result.model_uri is None:  # train() logs when asked to
-        raise RetrainError("the challenger was not logged to MLflow, so it cannot be registered")
+    result, run_id, model_uri = _fit(
+        load_raw(raw_dir, train_days), eval_frame, trigger, kind, params, experiment, tags
+    )
     current = registry.get_version(registry.CHAMPION, name)
     if champion is None and current is not None:
         champion = registry.load_model(registry.CHAMPION, name)
     log(f"retrain: gating run {result.run_id} against champion {_ref(current)}")
     report = gate_challenger(result.model, champion, eval_frame, min_improvement)
-    version = _record_and_register(result.run_id, result.model_uri, report, name, tags, log)
+    version = _record_and_register(run_id, model_uri, report, name, tags, log)
     promoted = bool(report.passed and promote)
     if promoted:
         registry.promote(version, name)
@@ -238,13 +204,49 @@ def retrain(
         train_days=train_days,
         eval_days=held_out,
         data_version=version_tag,
-        run_id=result.run_id,
+        run_id=run_id,
         version=version,
         gate=report,
         promoted=promoted,
         model=result.model,
         champion_before=None if current is None else str(current.version),
     )
+
+
+def _fit(
+    train_frame: pd.DataFrame,
+    eval_frame: pd.DataFrame,
+    trigger: Trigger,
+    kind: ModelKind,
+    params: dict[str, Any] | None,
+    experiment: str | None,
+    tags: dict[str, str],
+) -> tuple[TrainResult, str, str]:
+    """Train and log the challenger; its run id and model URI, which registering needs."""
+    with contextlib.redirect_stdout(io.StringIO()):  # MLflow's "View run at <url>" line
+        result = train(
+            train_frame,
+            eval_frame,
+            kind=kind,
+            params={**MODEL_PARAMS, **(params or {})} if kind == MODEL_KIND else params,
+            experiment=experiment,
+            run_name=f"ct-day{trigger.day:03d}-{trigger.kind}",
+            tags=tags,
+        )
+    if result.run_id is None or result.model_uri is None:  # train() logs when asked to
+        raise RetrainError("the challenger was not logged to MLflow, so it cannot be registered")
+    return result, result.run_id, result.model_uri
+
+
+def _split_window(days: Sequence[int], eval_days: int) -> tuple[list[int], list[int]]:
+    """The window's days to train on and the newest ``eval_days`` held out for the gate."""
+    ordered = sorted(days)
+    if len(ordered) <= eval_days:
+        raise RetrainError(
+            f"a retraining needs more than {eval_days} validated day(s) (the newest are held out "
+            f"for the gate), got {ordered}: collect more days, or wait for more labels"
+        )
+    return ordered[:-eval_days], ordered[-eval_days:]
 
 
 def _record_and_register(

@@ -125,14 +125,13 @@ def simulate_day(
 ) -> pd.DataFrame:
     """Return the trips of one day: features, target and identifiers, sorted by pickup time.
 
-    The same arguments always return an identical frame. ``seed``, ``n`` and ``start_day`` default
-    to the course settings, so notebooks and tests agree without repeating numbers.
+    The same arguments always return an identical frame; the defaults are the course settings',
+    so notebooks and tests agree without repeating numbers.
 
     Parameters
     ----------
     day
-        The day's number, at least 0; day 0 is the Monday :data:`EPOCH`, so the weekday is
-        ``day % 7``.
+        The day's number, at least 0; day 0 is the Monday :data:`EPOCH` (weekday ``day % 7``).
     seed
         The seed of the day's random streams; None means the course settings' ``seed``.
     scenario

@@ -13,8 +13,9 @@ and data quality, and scored once its labels arrive.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
@@ -31,6 +32,9 @@ from mlops_course.monitoring.quality import check_quality
 from mlops_course.monitoring.reference import build_reference, with_predictions
 from mlops_course.monitoring.trips import detect_trip_drift
 from mlops_course.settings import get_settings
+
+if TYPE_CHECKING:
+    from mlops_course.train import TrainResult
 
 Monitor = Literal["drift", "quality", "performance"]
 HOLDOUT_DAYS = 7
@@ -112,24 +116,13 @@ def backtest(
     Backtest
         Every monitor's daily results, with the model and its reference.
     """
-    from mlops_course.train import train
-
-    settings = get_settings()
-    start_day = settings.drift_start_day if start_day is None else start_day
-    if len(reference_days) <= HOLDOUT_DAYS:
-        raise ValueError(
-            f"reference_days needs more than {HOLDOUT_DAYS} days (the last {HOLDOUT_DAYS} are "
-            f"held out for the baseline error), got {len(reference_days)}"
-        )
+    start_day = get_settings().drift_start_day if start_day is None else start_day
     # every day from the same world: seed, trips per day, scenario and its start
     world = functools.partial(simulate_days, seed=seed, n=n, start_day=start_day, scenario=scenario)
     one_day = functools.partial(
         simulate_day, seed=seed, n=n, start_day=start_day, scenario=scenario
     )
-    fit_days, holdout_days = reference_days[:-HOLDOUT_DAYS], reference_days[-HOLDOUT_DAYS:]
-    fit_frame, holdout = world(fit_days), world(holdout_days)
-    result = train(fit_frame, holdout, kind="hgb", log_to_mlflow=False)
-    reference = build_reference(result.model, pd.concat([fit_frame, holdout]), seed=seed)
+    result, reference = _fit_reference(world, reference_days, seed)
 
     drift, datasets, quality, predictions, labels = [], [], [], [], []
     for day in tqdm(days, desc=f"monitoring {scenario}", disable=not progress):
@@ -160,6 +153,23 @@ def backtest(
         quality=_day_first(pd.concat(quality, ignore_index=True)),
         performance=performance,
     )
+
+
+def _fit_reference(
+    world: Callable[[Sequence[int]], pd.DataFrame], reference_days: range, seed: int | None
+) -> tuple[TrainResult, pd.DataFrame]:
+    """The monitored model and its reference; the last days held out for its baseline error."""
+    from mlops_course.train import train  # here: importing the monitors must not load training
+
+    if len(reference_days) <= HOLDOUT_DAYS:
+        raise ValueError(
+            f"reference_days needs more than {HOLDOUT_DAYS} days (the last {HOLDOUT_DAYS} are "
+            f"held out for the baseline error), got {len(reference_days)}"
+        )
+    fit_days, holdout_days = reference_days[:-HOLDOUT_DAYS], reference_days[-HOLDOUT_DAYS:]
+    fit_frame, holdout = world(fit_days), world(holdout_days)
+    result = train(fit_frame, holdout, kind="hgb", log_to_mlflow=False)
+    return result, build_reference(result.model, pd.concat([fit_frame, holdout]), seed=seed)
 
 
 def _day_first(frame: pd.DataFrame) -> pd.DataFrame:

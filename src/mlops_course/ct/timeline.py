@@ -170,26 +170,14 @@ def _plot_error(top: Axes, result: LoopResult) -> None:
     top.plot(frame["day"], frame["baseline_error"], color="tab:red", label="never retrained")
     top.plot(frame["day"], frame["error"], color="tab:blue", label="continuous training")
     retrained = frame[frame["retrain_version"].notna()]
-    promoted = retrained[retrained["promoted"].astype(bool)]
-    rejected = retrained[~retrained["promoted"].astype(bool)]
-    top.scatter(
-        promoted["day"],
-        promoted["error"],
-        marker="^",
-        s=80,
-        color="tab:green",
-        zorder=3,
-        label="retrained, promoted",
-    )
-    top.scatter(
-        rejected["day"],
-        rejected["error"],
-        marker="x",
-        s=80,
-        color="black",
-        zorder=3,
-        label="retrained, rejected",
-    )
+    was_promoted = retrained["promoted"].astype(bool)
+    for days, marker, colour, label in (
+        (retrained[was_promoted], "^", "tab:green", "retrained, promoted"),
+        (retrained[~was_promoted], "x", "black", "retrained, rejected"),
+    ):
+        top.scatter(
+            days["day"], days["error"], marker=marker, s=80, color=colour, zorder=3, label=label
+        )
     if result.config.scenario == "none":
         return
     top.annotate(

@@ -8,6 +8,8 @@ for a worse model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +40,17 @@ err = Console(stderr=True, highlight=False)
 
 class GateSetupError(RuntimeError):
     """The gate cannot run as asked; the message says what to fix."""
+
+
+@contextmanager
+def _setup_errors() -> Iterator[None]:
+    """A gate that cannot run exits 2 (bad input) or 3 (no server), never 1 (blocked)."""
+    try:
+        yield
+    except GateSetupError as error:
+        fail(str(error))
+    except ServiceUnreachable as error:
+        fail(str(error), ExitCode.UNREACHABLE)
 
 
 def load_candidate(source: str) -> Any:
@@ -156,7 +169,7 @@ def run(
     """Compare a candidate with the champion on the same data; exit 1 when it is blocked."""
     point_at(tracking_uri)
     name = model_name or get_settings().model_name
-    try:
+    with _setup_errors():
         eval_frame = _read_frame(eval_data, "evaluation set")
         baseline = None
         if train_data is not None and train_data.exists():
@@ -168,10 +181,6 @@ def run(
         elif not no_champion:
             champion_model, version = load_champion(name, alias)
             where = f"models:/{name}@{alias} (version {version})" if version else "none"
-    except GateSetupError as error:
-        fail(str(error))
-    except ServiceUnreachable as error:
-        fail(str(error), ExitCode.UNREACHABLE)
     console.print(f"candidate: {candidate}\nchampion:  {where}")
     result = evaluate_gate(
         model,
@@ -204,13 +213,9 @@ def checks(
 ) -> None:
     """Run the behavioural model checks alone; exit 1 when any fails."""
     point_at(tracking_uri)
-    try:
+    with _setup_errors():
         loaded = load_candidate(model)
         frame = _read_frame(eval_data, "evaluation set")
-    except GateSetupError as error:
-        fail(str(error))
-    except ServiceUnreachable as error:
-        fail(str(error), ExitCode.UNREACHABLE)
     results = run_model_checks(loaded, frame)
     for result in results:
         console.print(str(result), markup=False)

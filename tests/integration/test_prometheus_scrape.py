@@ -2,7 +2,8 @@
 
 The embedded default of stage 4: MLflow with a registered champion, the API as a process, and
 Debian's `prometheus` binary started by ``mlops_course.services`` with a config rendered from
-docker/prometheus/prometheus.yml (1 s scrapes, so the test waits seconds, not minutes). The same
+the package's monitoring/prometheus/prometheus.yml (1 s scrapes, so the test waits seconds, not
+minutes). The same
 API instance answers the question the static checks cannot: is every metric that an alert or a
 dashboard reads one the API really exports?
 """

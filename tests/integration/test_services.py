@@ -118,10 +118,10 @@ def test_cli_services_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_prometheus_starts_from_the_course_config(tmp_path: Path) -> None:
-    """The Debian prometheus binary runs with the config from docker/ (installed by .ci/run)."""
-    config = REPO / "docker" / "prometheus" / "prometheus.yml"
+    """The Debian prometheus binary runs with the course's config (installed by .ci/run)."""
+    config = REPO / "src" / "mlops_course" / "monitoring" / "prometheus" / "prometheus.yml"
     if not config.exists():
-        pytest.fail(f"missing {config}: the Prometheus config lives in docker/prometheus/")
+        pytest.fail(f"missing {config}: the Prometheus config lives in the package")
     try:
         server = services.start_prometheus(config, workdir=tmp_path)
     except services.ServiceError as error:

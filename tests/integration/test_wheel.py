@@ -93,16 +93,22 @@ def test_wheel_is_pure_python_and_named_for_the_version(wheel: Path) -> None:
 def test_wheel_holds_every_module_and_nothing_else(wheel: Path) -> None:
     """A module missing from the wheel is an ImportError in the image only; a test, a notebook or
     a cache file in it is weight and noise."""
+    data = PYPROJECT["tool"]["setuptools"]["package-data"]
     expected = {
         "mlops_course/" + path.relative_to(PACKAGE_DIR).as_posix()
         for path in PACKAGE_DIR.rglob("*.py")
         if "__pycache__" not in path.parts
+    } | {
+        package.replace(".", "/") + "/" + pattern
+        for package, patterns in data.items()
+        for pattern in patterns
     }
     with zipfile.ZipFile(wheel) as archive:
         names = {name for name in archive.namelist() if not name.endswith("/")}
     packaged = {name for name in names if not name.startswith(f"mlops_course-{VERSION}.dist-info")}
     assert packaged == expected
     assert "mlops_course/serving/app.py" in packaged  # the comparison saw the real tree
+    assert "mlops_course/monitoring/prometheus/alerts.yml" in packaged  # and the package data
 
 
 def test_metadata_declares_the_package(wheel: Path) -> None:
@@ -171,3 +177,34 @@ def test_unpacked_wheel_imports_and_runs_the_cli(wheel: Path, tmp_path: Path) ->
     imported_from, version_line = result.stdout.strip().splitlines()[-2:]
     assert Path(imported_from).is_relative_to(unpacked), f"imported from {imported_from}"
     assert version_line == f"mlops-course {VERSION}"
+
+
+def test_the_unpacked_wheel_carries_what_it_reads_at_run_time(wheel: Path, tmp_path: Path) -> None:
+    """Outside any checkout, the installed package finds its Prometheus config and alert rules
+    (the embedded Prometheus of stage 4), instead of reaching into a repository."""
+    unpacked = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    code = (
+        "import yaml\n"
+        "from mlops_course.services.prometheus import course_prometheus_config\n"
+        "config = course_prometheus_config()\n"
+        "rules = yaml.safe_load(config.read_text())['rule_files']\n"
+        "print(config)\n"
+        "print(all((config.parent / rule).exists() for rule in rules))\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=elsewhere,
+        env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    config, rules_found = result.stdout.strip().splitlines()[-2:]
+    assert Path(config).is_relative_to(unpacked), f"read the config from {config}"
+    assert rules_found == "True"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS_DIR = REPO_ROOT / "docker" / "prometheus"
+PROMETHEUS_DIR = REPO_ROOT / "src" / "mlops_course" / "monitoring" / "prometheus"
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 ALERT_RULES = PROMETHEUS_DIR / "alerts.yml"
 # Unit tests of the rules: minute-scale alerts in one file, day-scale ones (coarser steps) in one.

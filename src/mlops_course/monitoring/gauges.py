@@ -1,9 +1,9 @@
 """Monitoring results as Prometheus gauges, so alert rules and dashboards can read them.
 
 A report in a notebook helps the person who opens it; an alert needs a number that Prometheus
-scrapes. The metric names below are a contract with the alert rules in ``docker/prometheus/``
-and the Grafana dashboards: rename one and an alert silently stops firing, which is why they are
-spelled out once, here.
+scrapes. The metric names below are a contract with the alert rules beside them (``prometheus/``
+of this package) and the Grafana dashboards: rename one and an alert silently stops firing,
+which is why they are spelled out once, here.
 """
 
 from __future__ import annotations

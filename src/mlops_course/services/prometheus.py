@@ -1,13 +1,15 @@
 """The embedded Prometheus: the Debian binary, with the compose stack's config and alert rules.
 
-The same ``docker/prometheus/prometheus.yml`` drives the compose stack and this local process
-(rendered with loopback targets), so notebooks, tests and the stack evaluate the same rules.
+The config and the rules live in the package (``mlops_course/monitoring/prometheus/``, next to
+the metric names they read) and ship in its wheel; the compose stack mounts the same files. So
+notebooks, tests, an installed package and the stack evaluate the same rules.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,18 +20,17 @@ from mlops_course.settings import get_settings
 
 
 def course_prometheus_config() -> Path:
-    """``docker/prometheus/prometheus.yml`` of this checkout: the compose config, rules beside it.
+    """The course's ``prometheus.yml``, with its alert rules beside it, from the package itself.
 
     The embedded Prometheus renders its config from this one file (see
     :func:`render_prometheus_config`), so the notebooks, the tests and the compose stack evaluate
-    the same alert rules.
+    the same alert rules, from a checkout or from an installed wheel alike.
     """
-    config = Path(__file__).resolve().parents[3] / "docker" / "prometheus" / "prometheus.yml"
-    if not config.exists():
+    config = Path(str(files("mlops_course.monitoring") / "prometheus" / "prometheus.yml"))
+    if not config.exists():  # an install that left out the package data
         raise ServiceError(
-            f"the Prometheus config is not at {config}: it ships with the course repository "
-            "(docker/prometheus/), not with the installed package. Run from a clone of the "
-            "repository, or pass the path of your own config."
+            f"the Prometheus config is not at {config}: reinstall the package (its wheel ships "
+            "monitoring/prometheus/), or pass the path of your own config."
         )
     return config
 

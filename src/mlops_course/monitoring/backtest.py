@@ -13,7 +13,6 @@ and data quality, and scored once its labels arrive.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -21,7 +20,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from mlops_course.data.simulate import simulate_day, simulate_days
+from mlops_course.data.simulate import get_scenario, simulate_day, simulate_days
 from mlops_course.monitoring.performance import (
     ERROR_WINDOW_DAYS,
     LABEL_DELAY_DAYS,
@@ -116,13 +115,24 @@ def backtest(
     Backtest
         Every monitor's daily results, with the model and its reference.
     """
-    start_day = get_settings().drift_start_day if start_day is None else start_day
-    # every day from the same world: seed, trips per day, scenario and its start
-    world = functools.partial(simulate_days, seed=seed, n=n, start_day=start_day, scenario=scenario)
+    settings = get_settings()
+    seed = settings.seed if seed is None else seed
+    n = settings.trips_per_day if n is None else n
+    start_day = settings.drift_start_day if start_day is None else start_day
+    if len(reference_days) <= HOLDOUT_DAYS:
+        raise ValueError(
+            f"reference_days needs more than {HOLDOUT_DAYS} days (the last {HOLDOUT_DAYS} are "
+            f"held out for the baseline error), got {len(reference_days)}"
+        )
+    # Reference days before the scenario starts are the "none" scenario's, trip for trip: one fit
+    # then serves every scenario (a notebook or a test that compares four scenarios fits once).
+    spec = get_scenario(scenario)
+    fitted_on = scenario if any(spec.is_active(d, start_day) for d in reference_days) else "none"
+    result, reference = _fit_reference(seed, n, start_day, fitted_on, tuple(reference_days))
+    reference = reference.copy()  # the cached one stays as it was fitted
     one_day = functools.partial(
         simulate_day, seed=seed, n=n, start_day=start_day, scenario=scenario
     )
-    result, reference = _fit_reference(world, reference_days, seed)
 
     drift, datasets, quality, predictions, labels = [], [], [], [], []
     for day in tqdm(days, desc=f"monitoring {scenario}", disable=not progress):
@@ -155,17 +165,14 @@ def backtest(
     )
 
 
+@functools.lru_cache(maxsize=4)
 def _fit_reference(
-    world: Callable[[Sequence[int]], pd.DataFrame], reference_days: range, seed: int | None
+    seed: int, n: int, start_day: int, scenario: str, reference_days: tuple[int, ...]
 ) -> tuple[TrainResult, pd.DataFrame]:
     """The monitored model and its reference; the last days held out for its baseline error."""
     from mlops_course.train import train  # here: importing the monitors must not load training
 
-    if len(reference_days) <= HOLDOUT_DAYS:
-        raise ValueError(
-            f"reference_days needs more than {HOLDOUT_DAYS} days (the last {HOLDOUT_DAYS} are "
-            f"held out for the baseline error), got {len(reference_days)}"
-        )
+    world = functools.partial(simulate_days, seed=seed, n=n, start_day=start_day, scenario=scenario)
     fit_days, holdout_days = reference_days[:-HOLDOUT_DAYS], reference_days[-HOLDOUT_DAYS:]
     fit_frame, holdout = world(fit_days), world(holdout_days)
     result = train(fit_frame, holdout, kind="hgb", log_to_mlflow=False)

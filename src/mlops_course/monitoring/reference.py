@@ -45,7 +45,7 @@ def build_reference(
     """A seeded random sample of at most ``max_rows`` training rows, with predictions.
 
     5,000 rows pin every monitored distribution down well (a decile then holds 500 rows) and
-    stay a small artifact (~100 kB); sampling, not the first rows, keeps every day represented.
+    stay a small artifact; sampling, not the first rows, keeps every day represented.
     """
     seed = get_settings().seed if seed is None else seed
     sample = frame.sample(n=min(max_rows, len(frame)), random_state=seed).sort_index()

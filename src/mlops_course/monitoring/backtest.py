@@ -119,17 +119,7 @@ def backtest(
     seed = settings.seed if seed is None else seed
     n = settings.trips_per_day if n is None else n
     start_day = settings.drift_start_day if start_day is None else start_day
-    if len(reference_days) <= HOLDOUT_DAYS:
-        raise ValueError(
-            f"reference_days needs more than {HOLDOUT_DAYS} days (the last {HOLDOUT_DAYS} are "
-            f"held out for the baseline error), got {len(reference_days)}"
-        )
-    # Reference days before the scenario starts are the "none" scenario's, trip for trip: one fit
-    # then serves every scenario (a notebook or a test that compares four scenarios fits once).
-    spec = get_scenario(scenario)
-    fitted_on = scenario if any(spec.is_active(d, start_day) for d in reference_days) else "none"
-    result, reference = _fit_reference(seed, n, start_day, fitted_on, tuple(reference_days))
-    reference = reference.copy()  # the cached one stays as it was fitted
+    result, reference = _reference_for(scenario, seed, n, start_day, reference_days)
     one_day = functools.partial(
         simulate_day, seed=seed, n=n, start_day=start_day, scenario=scenario
     )
@@ -163,6 +153,25 @@ def backtest(
         quality=_day_first(pd.concat(quality, ignore_index=True)),
         performance=performance,
     )
+
+
+def _reference_for(
+    scenario: str, seed: int, n: int, start_day: int, reference_days: range
+) -> tuple[TrainResult, pd.DataFrame]:
+    """The fitted model and a copy of its reference for ``scenario``'s reference days.
+
+    Reference days before the scenario starts are the "none" scenario's, trip for trip: one fit
+    then serves every scenario (a notebook or a test that compares four scenarios fits once).
+    """
+    if len(reference_days) <= HOLDOUT_DAYS:
+        raise ValueError(
+            f"reference_days needs more than {HOLDOUT_DAYS} days (the last {HOLDOUT_DAYS} are "
+            f"held out for the baseline error), got {len(reference_days)}"
+        )
+    spec = get_scenario(scenario)
+    fitted_on = scenario if any(spec.is_active(d, start_day) for d in reference_days) else "none"
+    result, reference = _fit_reference(seed, n, start_day, fitted_on, tuple(reference_days))
+    return result, reference.copy()  # the cached one stays as it was fitted
 
 
 @functools.lru_cache(maxsize=4)

@@ -84,6 +84,8 @@ app = typer.Typer(
     epilog=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # click's plain help, which calls format_commands above; typer's rich help would look up (and
+    # so import) every lazy group to list it
     rich_markup_mode=None,
 )
 app.command("new")(template.new_command)

@@ -236,14 +236,12 @@ def promote(
 ) -> None:
     """Make the challenger the champion (the production step, after a person approved it)."""
     from mlops_course import registry
-    from mlops_course.tracking import TrackingServerUnavailable, require_server
+    from mlops_course.tracking import require_server
 
     point_at(tracking_uri)
     name = model_name or get_settings().model_name
-    try:
+    with _setup_errors():
         require_server()
-    except TrackingServerUnavailable as error:
-        fail(str(error), ExitCode.UNREACHABLE)
     version = registry.get_version(alias, name)
     if version is None:
         fail(f"model {name!r} has no {alias!r} alias: run `mlops-course gate run --register`")

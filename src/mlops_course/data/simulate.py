@@ -125,8 +125,7 @@ def simulate_day(
 ) -> pd.DataFrame:
     """Return the trips of one day: features, target and identifiers, sorted by pickup time.
 
-    The same arguments always return an identical frame; the defaults are the course settings',
-    so notebooks and tests agree without repeating numbers.
+    The same arguments always return an identical frame; the defaults are the course settings'.
 
     Parameters
     ----------
@@ -137,7 +136,7 @@ def simulate_day(
     scenario
         A name in :data:`SCENARIOS`; ``"none"`` is business as usual.
     n
-        How many trips the batch holds; None means the course settings' ``trips_per_day``.
+        Trips in the batch; None means the course settings' ``trips_per_day``.
     start_day
         The day ``scenario`` begins; None means the course settings' ``drift_start_day``.
     """

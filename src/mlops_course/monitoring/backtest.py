@@ -90,8 +90,7 @@ def backtest(
     Parameters
     ----------
     scenario
-        The simulator's scenario (:data:`~mlops_course.data.simulate.SCENARIOS`) of every day,
-        those trained on and those monitored alike.
+        The simulator's scenario (:data:`~mlops_course.data.simulate.SCENARIOS`) of every day.
     reference_days
         The days the model is trained on and its drift reference is sampled from. The last week
         of ``reference_days`` is held out of training to measure the baseline MAE the

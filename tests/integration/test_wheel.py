@@ -152,47 +152,12 @@ def test_record_lists_every_file_with_its_hash(wheel: Path) -> None:
             assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == expected, name
 
 
-def test_unpacked_wheel_imports_and_runs_the_cli(wheel: Path, tmp_path: Path) -> None:
-    """Import the package from the wheel's own files (not the editable checkout) and call the
-    entry point the way the generated `mlops-course` script does."""
+def _run_from_unpacked(wheel: Path, tmp_path: Path, code: str) -> tuple[Path, list[str]]:
+    """Run ``code`` with the package imported from the wheel's own files (not the editable
+    checkout), in a folder outside any checkout; the unpacked folder and the output lines."""
     unpacked = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(unpacked)
-    code = (
-        "import sys, mlops_course\n"
-        "from mlops_course.cli import app\n"
-        "print(mlops_course.__file__)\n"
-        "sys.argv = ['mlops-course', '--version']\n"
-        "app()\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
-    )
-    assert result.returncode == 0, result.stderr
-    imported_from, version_line = result.stdout.strip().splitlines()[-2:]
-    assert Path(imported_from).is_relative_to(unpacked), f"imported from {imported_from}"
-    assert version_line == f"mlops-course {VERSION}"
-
-
-def test_the_unpacked_wheel_carries_what_it_reads_at_run_time(wheel: Path, tmp_path: Path) -> None:
-    """Outside any checkout, the installed package finds its Prometheus config and alert rules
-    (the embedded Prometheus of stage 4), instead of reaching into a repository."""
-    unpacked = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(unpacked)
-    code = (
-        "import yaml\n"
-        "from mlops_course.services.prometheus import course_prometheus_config\n"
-        "config = course_prometheus_config()\n"
-        "rules = yaml.safe_load(config.read_text())['rule_files']\n"
-        "print(config)\n"
-        "print(all((config.parent / rule).exists() for rule in rules))\n"
-    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = subprocess.run(
@@ -205,6 +170,37 @@ def test_the_unpacked_wheel_carries_what_it_reads_at_run_time(wheel: Path, tmp_p
         env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
     )
     assert result.returncode == 0, result.stderr
-    config, rules_found = result.stdout.strip().splitlines()[-2:]
+    return unpacked, result.stdout.strip().splitlines()
+
+
+def test_unpacked_wheel_imports_and_runs_the_cli(wheel: Path, tmp_path: Path) -> None:
+    """Import the package from the wheel and call the entry point the way the generated
+    `mlops-course` script does."""
+    code = (
+        "import sys, mlops_course\n"
+        "from mlops_course.cli import app\n"
+        "print(mlops_course.__file__)\n"
+        "sys.argv = ['mlops-course', '--version']\n"
+        "app()\n"
+    )
+    unpacked, lines = _run_from_unpacked(wheel, tmp_path, code)
+    imported_from, version_line = lines[-2:]
+    assert Path(imported_from).is_relative_to(unpacked), f"imported from {imported_from}"
+    assert version_line == f"mlops-course {VERSION}"
+
+
+def test_the_unpacked_wheel_carries_what_it_reads_at_run_time(wheel: Path, tmp_path: Path) -> None:
+    """Outside any checkout, the installed package finds its Prometheus config and alert rules
+    (the embedded Prometheus of stage 4), instead of reaching into a repository."""
+    code = (
+        "import yaml\n"
+        "from mlops_course.services.prometheus import course_prometheus_config\n"
+        "config = course_prometheus_config()\n"
+        "rules = yaml.safe_load(config.read_text())['rule_files']\n"
+        "print(config)\n"
+        "print(all((config.parent / rule).exists() for rule in rules))\n"
+    )
+    unpacked, lines = _run_from_unpacked(wheel, tmp_path, code)
+    config, rules_found = lines[-2:]
     assert Path(config).is_relative_to(unpacked), f"read the config from {config}"
     assert rules_found == "True"

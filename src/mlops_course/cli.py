@@ -44,7 +44,6 @@ class _LazyCommands(TyperGroup):
             "mlops_course.gate.cli",
             "The quality gate: compare a candidate model with the champion; run the model checks.",
         ),
-        "labs": ("mlops_course.grading.cli", "Student labs generated from the solution notebooks."),
         "monitor": (
             "mlops_course.monitoring.cli",
             "Check simulated days for drift, data quality and performance.",
@@ -96,6 +95,7 @@ app.command("simulate")(data_cli.simulate)
 app.command("validate")(data_cli.validate_file)
 app.command("collect")(data_cli.collect)
 app.command("grade")(grading_cli.grade)
+app.add_typer(grading_cli.app, name="labs")  # imported for `grade` anyway: nothing to defer
 console = Console()
 err = Console(stderr=True)
 

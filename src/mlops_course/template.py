@@ -1,14 +1,16 @@
 """``mlops-course new`` and ``mlops-course update``: a learner's project from the course template.
 
-The template (``template/`` of the course repository) is a copier template. Copier can only
-*update* a project from a template that is the root of a git repository with version tags: it
-regenerates the old version, diffs it against the new one and applies the difference, keeping the
-learner's own edits. ``template/`` is a folder of the course repository, not a repository root, so
+The template (``template/`` of the course repository) is a copier template. It ships in the wheel
+as ``mlops_course/project_template/`` (setup.py copies it there at build time), so an installed
+package needs no checkout; in a checkout the package reads ``template/`` itself (`find_template`).
+Copier can only *update* a project from a template that is the root of a git repository with
+version tags: it regenerates the old version, diffs it against the new one and applies the
+difference, keeping the learner's own edits. The template is a folder, not a repository root, so
 both commands first mirror it into a small git repository of its own (the *template repository*,
 under the user cache folder), committed and tagged ``v<template/VERSION>``. Projects record that
-repository as their source in ``.copier-answers.yml``; after the learner pulls a newer course,
-``mlops-course update PROJECT`` mirrors the newer template (a new tag) and lets copier apply it.
-Plain ``copier update`` works too, once the mirror has the new tag.
+repository as their source in ``.copier-answers.yml``; after the learner pulls a newer course (or
+installs a newer wheel), ``mlops-course update PROJECT`` mirrors the newer template (a new tag)
+and lets copier apply it. Plain ``copier update`` works too, once the mirror has the new tag.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from rich.console import Console
 
 from mlops_course.exits import fail
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "template"
+# Where the template is: in an installed wheel, package data (a real folder: copier and copytree
+# need a path, and pip always unpacks wheels); in a checkout, the repository's template/ folder.
+PACKAGED_TEMPLATE = Path(__file__).resolve().parent / "project_template"
+CHECKOUT_TEMPLATE = Path(__file__).resolve().parents[2] / "template"
 # Written into the template repository's .git folder: proof that a folder is ours to overwrite.
 MARKER = "mlops-course-template"
 PROBLEM_TYPES = ("regression", "classification")
@@ -59,6 +64,24 @@ class TemplateVersion:
 
     repo: Path
     tag: str
+
+
+def find_template() -> Path:
+    """The template folder: the one in the installed package, else the checkout's template/.
+
+    The packaged copy comes first because it is the template of the code that runs: an installed
+    wheel must not pick up some unrelated folder that happens to sit where a checkout's would.
+    A checkout (editable install, or src/ on the path) has no packaged copy, so it reads
+    template/ directly and its edits take effect without a rebuild.
+    """
+    for candidate in (PACKAGED_TEMPLATE, CHECKOUT_TEMPLATE):
+        if (candidate / "copier.yml").is_file():
+            return candidate
+    raise TemplateError(
+        f"the project template is missing: neither {PACKAGED_TEMPLATE} (an installed wheel) nor "
+        f"{CHECKOUT_TEMPLATE} (a course checkout) has a copier.yml; reinstall mlops-course from "
+        "a wheel built with setup.py, or run the command from a course checkout"
+    )
 
 
 def default_template_repo() -> Path:
@@ -144,16 +167,15 @@ def _next_tag(version: str, existing: set[str]) -> str:
 
 
 def sync_template_repo(
-    template_dir: Path = TEMPLATE_DIR, repo: Path | None = None
+    template_dir: Path | None = None, repo: Path | None = None
 ) -> TemplateVersion:
-    """Mirror `template_dir` into the template repository; commit and tag it when it changed."""
+    """Mirror `template_dir` (default: `find_template`) into the template repository; commit and
+    tag it when it changed."""
     if shutil.which("git") is None:
         raise TemplateError("git is not installed; the project template needs it (install git)")
+    template_dir = template_dir or find_template()
     if not (template_dir / "copier.yml").is_file():
-        raise TemplateError(
-            f"no copier template at {template_dir}; run this command from a course checkout "
-            "(the template is its template/ folder)"
-        )
+        raise TemplateError(f"no copier template at {template_dir} (it has no copier.yml)")
     repo = repo or default_template_repo()
     marker = repo / ".git" / MARKER
     if repo.exists() and any(repo.iterdir()) and not marker.is_file():
@@ -189,7 +211,7 @@ def new_project(
     answers: dict[str, Any] | None = None,
     *,
     defaults: bool = False,
-    template_dir: Path = TEMPLATE_DIR,
+    template_dir: Path | None = None,
     repo: Path | None = None,
     quiet: bool = True,
 ) -> TemplateVersion:
@@ -229,7 +251,7 @@ def new_project(
 def update_project(
     project: Path,
     *,
-    template_dir: Path = TEMPLATE_DIR,
+    template_dir: Path | None = None,
     repo: Path | None = None,
     quiet: bool = True,
 ) -> tuple[TemplateVersion, list[Path]]:

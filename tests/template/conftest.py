@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from copier import run_copy
 
-from mlops_course.template import TEMPLATE_DIR
+from mlops_course.template import CHECKOUT_TEMPLATE
 
 VENV_BIN = Path(sys.executable).parent
 BOOLEAN_OPTIONS = ("include_kubernetes", "include_grafana", "include_retraining")
@@ -47,7 +47,9 @@ def combination_id(answers: dict[str, Any]) -> str:
 
 def generate(dst: Path, answers: dict[str, Any] | None = None) -> Path:
     """Render the template straight from template/ (no git needed) with the given answers."""
-    run_copy(str(TEMPLATE_DIR), dst, data=answers or {}, defaults=True, quiet=True, unsafe=False)
+    run_copy(
+        str(CHECKOUT_TEMPLATE), dst, data=answers or {}, defaults=True, quiet=True, unsafe=False
+    )
     return dst
 
 

@@ -12,7 +12,7 @@ from copier import run_copy
 from typer.testing import CliRunner
 
 from mlops_course import template
-from mlops_course.template import TEMPLATE_DIR, TemplateError, new_project, update_project
+from mlops_course.template import CHECKOUT_TEMPLATE, TemplateError, new_project, update_project
 
 from .conftest import project_env, run
 
@@ -40,7 +40,7 @@ def test_new_with_defaults_records_the_template_version(
 ) -> None:
     result = CliRunner().invoke(cli, ["new", str(tmp_path / "proj"), "--defaults"])
     assert result.exit_code == 0, result.output
-    version = (TEMPLATE_DIR / "VERSION").read_text().strip()
+    version = (CHECKOUT_TEMPLATE / "VERSION").read_text().strip()
     answers = yaml.safe_load((tmp_path / "proj" / ".copier-answers.yml").read_text())
     assert answers["_commit"] == f"v{version}"
     assert Path(answers["_src_path"]) == template_repo
@@ -81,7 +81,7 @@ def test_the_copier_validator_refuses_the_same_names(name: str, tmp_path: Path) 
     """Plain `copier copy` (and interactive answers) apply the template's own validator."""
     with pytest.raises(ValueError, match="package_name"):
         run_copy(
-            str(TEMPLATE_DIR),
+            str(CHECKOUT_TEMPLATE),
             tmp_path / "proj",
             data={"package_name": name},
             defaults=True,
@@ -95,15 +95,32 @@ def test_the_template_repository_never_overwrites_a_foreign_folder(tmp_path: Pat
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious\n")
     with pytest.raises(TemplateError, match="not a template repository"):
-        template.sync_template_repo(TEMPLATE_DIR, foreign)
+        template.sync_template_repo(CHECKOUT_TEMPLATE, foreign)
     assert (foreign / "thesis.tex").read_text() == "precious\n"
+
+
+def test_the_packaged_template_comes_first_and_a_missing_one_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed wheel reads its own copy; a checkout (no copy) reads template/; with neither,
+    the learner is told what is missing instead of getting a copier traceback."""
+    assert template.find_template() == CHECKOUT_TEMPLATE  # this checkout has no packaged copy
+    packaged = tmp_path / "project_template"
+    shutil.copytree(CHECKOUT_TEMPLATE, packaged)
+    monkeypatch.setattr(template, "PACKAGED_TEMPLATE", packaged)
+    assert template.find_template() == packaged
+    monkeypatch.setattr(template, "PACKAGED_TEMPLATE", tmp_path / "nowhere")
+    monkeypatch.setattr(template, "CHECKOUT_TEMPLATE", tmp_path / "nowhere-either")
+    with pytest.raises(TemplateError, match="the project template is missing"):
+        new_project(tmp_path / "proj", defaults=True, repo=tmp_path / "repo")
+    assert not (tmp_path / "proj").exists()
 
 
 def test_an_unchanged_template_keeps_its_tag_and_a_changed_one_gets_a_post_release(
     tmp_path: Path,
 ) -> None:
     source = tmp_path / "template"
-    shutil.copytree(TEMPLATE_DIR, source)
+    shutil.copytree(CHECKOUT_TEMPLATE, source)
     repo = tmp_path / "repo"
     first = template.sync_template_repo(source, repo)
     assert template.sync_template_repo(source, repo) == first
@@ -114,7 +131,7 @@ def test_an_unchanged_template_keeps_its_tag_and_a_changed_one_gets_a_post_relea
 def start_project(tmp_path: Path) -> tuple[Path, Path, Path]:
     """(a copy of the template at 0.1.0, its template repository, a committed project from it)."""
     source = tmp_path / "template"
-    shutil.copytree(TEMPLATE_DIR, source)
+    shutil.copytree(CHECKOUT_TEMPLATE, source)
     (source / "VERSION").write_text("0.1.0\n")
     repo = tmp_path / "repo"
     project = tmp_path / "project"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_course.template import TEMPLATE_DIR
+from mlops_course.template import CHECKOUT_TEMPLATE
 
 from .conftest import COMBINATIONS, VENV_BIN, combination_id
 
@@ -85,7 +85,7 @@ def pins(path: Path) -> dict[str, str]:
 
 def test_template_pins_are_the_course_pins() -> None:
     """The course installs and tests exactly these versions, so a generated project installs."""
-    template_pins = pins(TEMPLATE_DIR / "project" / "requirements.txt")
+    template_pins = pins(CHECKOUT_TEMPLATE / "project" / "requirements.txt")
     course_pins = pins(REPO_ROOT / "requirements.txt")
     assert template_pins, "the template's requirements.txt pins nothing"
     different = {
@@ -97,7 +97,7 @@ def test_template_pins_are_the_course_pins() -> None:
 
 
 def test_reserved_package_names_cover_keywords_and_the_standard_library() -> None:
-    text = (TEMPLATE_DIR / "_reserved_names.jinja").read_text(encoding="utf-8")
+    text = (CHECKOUT_TEMPLATE / "_reserved_names.jinja").read_text(encoding="utf-8")
     reserved = set(re.findall(r'"([^"]+)"', text))
     needed = set(keyword.kwlist) | {n for n in sys.stdlib_module_names if not n.startswith("_")}
     assert needed <= reserved, f"not reserved yet: {sorted(needed - reserved)}"

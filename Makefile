@@ -33,7 +33,7 @@ if [ "$$(cat _build/.doctree-key 2>/dev/null)" != "$$ext" ]; then \
   rm -rf _build/.doctrees; echo $$ext > _build/.doctree-key; fi
 endef
 
-.PHONY: help venv book book-stored test test-newest check types lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
+.PHONY: containers containers-test help venv book book-stored test test-newest check types lint format unit integration template grading labs-check notebooks-test static book-test pipeline lab up down lock notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -60,9 +60,9 @@ book: $(STAMP) ## execute every notebook in the toc and build the site into _bui
 JOBS ?= $(shell $(PYTHON) -c 'import os; print(os.cpu_count() or 1)')
 XDIST = --numprocesses $(JOBS) --dist loadfile --no-loadscope-reorder
 NBVAL = --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg
-TEST_PATHS := tests/grading notebooks tests/integration tests/notebooks tests/template tests/static \
+TEST_PATHS := tests/containers tests/grading notebooks tests/integration tests/notebooks tests/template tests/static \
   tests/model tests/unit tests/book
-SUITES := unit integration model-tests template grading notebooks-test static book-test
+SUITES := unit integration model-tests template grading notebooks-test static book-test containers-test
 PYTEST = OMP_NUM_THREADS=1 $(BIN)/pytest $(XDIST)
 
 test: $(STAMP) lint labs-check book-stored ## run every check (what CI runs): the suites of SUITES in one parallel session
@@ -118,6 +118,12 @@ grading: $(STAMP) ## lab generation and grading: solutions 100%, untouched labs 
 
 notebooks-test: $(STAMP) ## nbval on notebooks/ and the tour's own tests (papermill, stored-output claims, nbval tamper)
 	$(PYTEST) $(NBVAL) notebooks tests/notebooks
+
+containers-test: $(STAMP) ## build the images (cached) and run them: non-root, healthcheck, ready, secrets, pins
+	$(PYTEST) tests/containers
+
+containers: $(STAMP) ## build every image from scratch, time builds and starts (benchmarks/results/containers.json), run the container tests
+	$(BIN)/python benchmarks/containers.py
 
 static: $(STAMP) ## schema checks of docker/ and .github/
 	$(PYTEST) tests/static

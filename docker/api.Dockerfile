@@ -9,7 +9,10 @@
 
 # One pinned base for every stage: the venv built in `builder` links to this exact interpreter.
 # Keep the tag equal to the one in jupyter.Dockerfile (a test checks it).
-FROM python:3.11.14-slim-bookworm AS base
+# BASE_IMAGE exists for machines that cannot pull it (the course's CI builds a stand-in from Debian
+# packages with mmdebstrap, see mlops_course.containers); everyone else keeps the default.
+ARG BASE_IMAGE=python:3.11.14-slim-bookworm
+FROM ${BASE_IMAGE} AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -19,15 +22,28 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # builder: build the course wheel and install it with its pinned dependencies into /opt/venv.
 FROM base AS builder
+# Declared without a value, so they exist only when the build passes them: an offline build
+# installs from a wheelhouse mounted at build time (--build-arg PIP_NO_INDEX=1
+# --build-arg PIP_FIND_LINKS=/wheels), a build behind a proxy adds PIP_CERT. Build arguments
+# never reach the final image's environment.
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+ARG PIP_CERT
+# Python 3.11's venv also installs its bundled setuptools, unpinned and old (66.1 on Debian, 65.5
+# in python:3.11): the API never imports it and the wheel is built in an isolated environment,
+# so it goes. Every package left in the image is a pin of api-requirements.txt (or pip itself).
 RUN python -m venv /opt/venv \
- && pip install --no-cache-dir pip==26.3
+ && pip install --no-cache-dir pip==26.3 \
+ && pip uninstall --yes --no-cache-dir setuptools
 WORKDIR /build
 # The pins first, on their own layer: editing src/ does not reinstall the dependencies.
 # --no-deps: the file already lists every package with its exact version; pip check proves it.
 COPY docker/api-requirements.txt ./
 RUN pip install --no-cache-dir --no-deps -r api-requirements.txt
-COPY pyproject.toml README.md ./
+# setup.py copies template/ (the learner's project template) into the wheel as package data.
+COPY pyproject.toml README.md setup.py MANIFEST.in ./
 COPY src ./src
+COPY template ./template
 # The wheel is what a deployment installs: the same artefact tests/integration/test_wheel.py checks.
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /build/dist . \
  && pip install --no-cache-dir --no-deps /build/dist/mlops_course-*.whl \
@@ -40,14 +56,18 @@ LABEL org.opencontainers.image.title="mlops-course-api" \
       org.opencontainers.image.description="The trip-duration model API of the mlops-course book" \
       org.opencontainers.image.licenses="MIT"
 # Offline and quiet; the API reads the rest of its configuration from MLOPS_ variables at run time
-# (MLOPS_TRACKING_URI, MLOPS_MODEL_NAME, MLOPS_MODEL_ALIAS, and the secret MLOPS_API_TOKEN, which is
-# never baked into the image).
+# (MLOPS_TRACKING_URI, MLOPS_MODEL_NAME, MLOPS_MODEL_ALIAS). The reload token is never baked in:
+# it comes at run time from a mounted secret file (MLOPS_API_TOKEN_FILE) or MLOPS_API_TOKEN.
 ENV MLFLOW_DISABLE_TELEMETRY=true \
     GIT_PYTHON_REFRESH=quiet \
     HOME=/tmp
 # A system user without a login shell or home: the service writes only to /tmp (model downloads,
 # library caches under HOME), which Kubernetes mounts as an emptyDir on a read-only root.
-RUN useradd --system --no-create-home --uid 10001 --user-group --shell /usr/sbin/nologin api
+# /run/secrets: where secrets are mounted as files (podman's --secret). A read-only root cannot
+# grow a mount point, so the folder is made here; podman also needs a tmpfs over it (--tmpfs
+# /run/secrets) to place the files on a --read-only container.
+RUN useradd --system --no-create-home --uid 10001 --user-group --shell /usr/sbin/nologin api \
+ && mkdir -p /run/secrets
 COPY --from=builder /opt/venv /opt/venv
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

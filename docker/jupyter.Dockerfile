@@ -8,7 +8,10 @@
 
 # One pinned base for both stages: the venv built in `builder` links to this exact interpreter, so
 # the stage that runs it must be the same image. Bump the tag here, and only here.
-FROM python:3.11.14-slim-bookworm AS base
+# BASE_IMAGE exists for machines that cannot pull it (the course's CI builds a stand-in from Debian
+# packages with mmdebstrap, see mlops_course.containers); everyone else keeps the default.
+ARG BASE_IMAGE=python:3.11.14-slim-bookworm
+FROM ${BASE_IMAGE} AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -18,14 +21,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # builder: every wheel is installed here; nothing from this stage but the venv reaches the image.
 FROM base AS builder
+# Declared without a value, so they exist only when the build passes them: an offline build
+# installs from a wheelhouse mounted at build time (--build-arg PIP_NO_INDEX=1
+# --build-arg PIP_FIND_LINKS=/wheels), a build behind a proxy adds PIP_CERT. Build arguments
+# never reach the final image's environment.
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+ARG PIP_CERT
 RUN python -m venv /opt/venv \
  && pip install --no-cache-dir pip==26.3
 WORKDIR /build
 # The pins first, on their own layer: editing src/ does not reinstall the dependencies.
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
-COPY pyproject.toml README.md ./
+# setup.py copies template/ (the learner's project template) into the package, so `mlops-course
+# new` works in JupyterLab's terminal too.
+COPY pyproject.toml README.md setup.py MANIFEST.in ./
 COPY src ./src
+COPY template ./template
 # --no-deps: requirements.txt already installed the exact versions; pip must not resolve again.
 RUN pip install --no-cache-dir --no-deps . \
  && pip check

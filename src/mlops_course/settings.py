@@ -5,6 +5,7 @@ constants scattered across cells, so a learner changes a port or a folder in one
 environment variable with the ``MLOPS_`` prefix) and every part of the course follows.
 """
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,3 +51,15 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+def user_cache(*parts: str) -> Path:
+    """A folder in the user's cache (``$XDG_CACHE_HOME/mlops-course``), created if missing.
+
+    For what should outlive one checkout or one test run and is safe to delete: the template
+    repository, the container engine's settings, the wheelhouse the images are built from.
+    """
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-course"
+    folder = root.joinpath(*parts).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

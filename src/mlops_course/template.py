@@ -29,6 +29,7 @@ import typer
 from rich.console import Console
 
 from mlops_course.exits import fail
+from mlops_course.settings import user_cache
 
 # Where the template is: in an installed wheel, package data (a real folder: copier and copytree
 # need a path, and pip always unpacks wheels); in a checkout, the repository's template/ folder.
@@ -91,8 +92,7 @@ def default_template_repo() -> Path:
     """
     if override := os.environ.get("MLOPS_TEMPLATE_REPO"):
         return Path(override).expanduser().resolve()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return (cache / "mlops-course" / "template").resolve()
+    return user_cache() / "template"
 
 
 def package_name_problem(name: str) -> str | None:

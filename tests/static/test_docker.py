@@ -26,6 +26,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from mlops_course.containers import base
 from tests.static.promql import promtool
 
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
@@ -559,7 +560,19 @@ def run_hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
 
 
 def base_image(dockerfile: Path) -> str:
-    return dockerfile_stages(dockerfile)[0][0][1].split()[0]
+    """The first stage's base, with ``${BASE_IMAGE}`` replaced by its ARG default: the image a
+    build that passes no --build-arg starts from (what everyone but the course's CI builds)."""
+    image = dockerfile_stages(dockerfile)[0][0][1].split()[0]
+    if image == "${BASE_IMAGE}":
+        default = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile.read_text(), re.MULTILINE)
+        assert default, f"{dockerfile.name}: FROM ${{BASE_IMAGE}} without an ARG default"
+        image = default[1]
+    return image
+
+
+def test_the_published_base_is_the_one_the_container_tools_look_for() -> None:
+    """mlops_course.containers.base pulls (or finds) the official base by its full name."""
+    assert "docker.io/library/" + base_image(API_DOCKERFILE) == base.OFFICIAL
 
 
 each_dockerfile = pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)

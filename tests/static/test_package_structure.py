@@ -36,8 +36,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     # 4: models: saving and loading, tracking, training, the gate, the registry
     ("model_io", "tracking", "train", "gate", "registry"),
-    # 5: starting and stopping processes
-    ("services",),
+    # 5: starting and stopping processes, and building and running containers
+    ("services", "containers"),
     # 6: the model API
     ("serving",),
     # 7: monitoring over time: backtests and reports

@@ -7,7 +7,9 @@ or ``MLOPS_TRACKING_URI`` configures training, the registry and the service alik
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlops_course.registry import CHAMPION
@@ -34,6 +36,11 @@ class ServingSettings(BaseSettings):
         None,
         description="Bearer token for POST /admin/reload. Unset: the endpoint answers 403.",
     )
+    api_token_file: Path | None = Field(
+        None,
+        description="A file that holds the token instead (a mounted secret, e.g. "
+        "/run/secrets/mlops-api-token): unlike a variable, it is not shown by `podman inspect`.",
+    )
     reload_poll_seconds: float = Field(
         3.0,
         gt=0,
@@ -52,3 +59,27 @@ class ServingSettings(BaseSettings):
     def _empty_token_is_none(cls, value: object) -> object:
         """``MLOPS_API_TOKEN=`` (empty) must disable the endpoint, not accept an empty token."""
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _token_from_file(self) -> ServingSettings:
+        """Read ``api_token_file`` into ``api_token``: one token, from one of the two places.
+
+        A variable is visible to anyone who may inspect the container (podman 4.3 even lists
+        secrets passed as variables in ``podman inspect``) and to every child process; a file
+        mounted from a secret store is not, which is why Kubernetes and podman mount secrets.
+        """
+        if self.api_token_file is None:
+            return self
+        if self.api_token is not None:
+            raise ValueError("set MLOPS_API_TOKEN or MLOPS_API_TOKEN_FILE, not both")
+        try:
+            token = self.api_token_file.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ValueError(
+                f"MLOPS_API_TOKEN_FILE={self.api_token_file} cannot be read ({error.strerror}): "
+                "mount the secret there, or unset the variable"
+            ) from error
+        if not token:
+            raise ValueError(f"MLOPS_API_TOKEN_FILE={self.api_token_file} is empty")
+        self.api_token = SecretStr(token)
+        return self

@@ -1,0 +1,125 @@
+"""``make containers``: build the course's images, time them, run them, and write the figures.
+
+Writes ``benchmarks/results/containers.json``: per image the seconds of a build from scratch
+(``--no-cache``) and of a rebuild with nothing changed (what ``make test`` pays on a warm
+machine), its size, and for the API image the seconds from ``run`` to ``/health`` and to
+``/ready`` (a champion loaded from the MLflow registry), median of several starts. Then it runs
+the container tests (``tests/containers``), the same ones ``make test`` runs, and exits with
+their code. Whatever it started is removed at the end, also when it fails.
+
+Run from the repository root: ``python benchmarks/containers.py`` (about 5 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from machine import machine
+from rich.console import Console
+
+from mlops_course import registry, services
+from mlops_course.containers import base, images, running, wheelhouse
+from mlops_course.containers.engine import Engine, find_engine, remove_everything
+from mlops_course.data.simulate import simulate_days
+from mlops_course.services.process import free_port
+from mlops_course.train import train
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "containers.json"
+console = Console()
+
+
+def _wait_200(url: str, timeout: float = 120) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url} did not answer 200 within {timeout} s")
+
+
+def start_times(engine: Engine, tag: str, starts: int) -> dict[str, float]:
+    """Median seconds from ``run`` to /health and to /ready, with a champion in the registry."""
+    health, ready = [], []
+    with tempfile.TemporaryDirectory() as scratch, services.start_mlflow(workdir=scratch) as mlflow:
+        services.use_mlflow(mlflow)
+        result = train(simulate_days(range(3), n=300), simulate_days([3], n=200), kind="ridge")
+        version = registry.register(result.model_uri, "bench-containers")
+        registry.promote(version.version, "bench-containers")
+        network, uri = running.reach_host(engine, mlflow.url)
+        options = (*network, "--env", f"MLOPS_TRACKING_URI={uri}")
+        options += ("--env", "MLOPS_MODEL_NAME=bench-containers", "--read-only")
+        for index in range(starts):
+            port = free_port()
+            start = time.monotonic()
+            with running.run(engine, tag, name=f"bench-{index}", port=port, options=options) as c:
+                _wait_200(c.url + "/health")
+                health.append(time.monotonic() - start)
+                _wait_200(c.url + "/ready")
+                ready.append(time.monotonic() - start)
+    return {
+        "seconds_run_to_health_median": round(statistics.median(health), 2),
+        "seconds_run_to_ready_median": round(statistics.median(ready), 2),
+        "starts": starts,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--starts", type=int, default=5, help="container starts to time")
+    parser.add_argument("--no-tests", action="store_true", help="only build and time")
+    args = parser.parse_args()
+    engine = find_engine()
+    results: dict[str, object] = {"engine": engine.name}
+    try:
+        with console.status("base image"):
+            start = time.perf_counter()
+            results["base_image"] = base.ensure_base(engine)
+            results["seconds_base_image"] = round(time.perf_counter() - start, 1)
+        for spec in (images.API,):
+            with console.status(f"wheelhouse for {spec.tag}"):
+                start = time.perf_counter()
+                wheels = wheelhouse.fill(REPO / spec.requirements, REPO)
+                results["seconds_wheelhouse"] = round(time.perf_counter() - start, 1)
+            name = spec.tag.split("/")[-1].split(":")[0]
+            with console.status(f"building {spec.tag} from scratch"):
+                cold = images.build(engine, spec, REPO, str(results["base_image"]), wheels, True)
+            with console.status(f"rebuilding {spec.tag}, nothing changed"):
+                warm = images.build(engine, spec, REPO, str(results["base_image"]), wheels)
+            results[name] = {
+                "seconds_build_no_cache": round(cold.seconds, 1),
+                "seconds_rebuild_unchanged": round(warm.seconds, 1),
+                "size_mb": round(warm.size_bytes / 1e6),
+            }
+            console.print(f"{spec.tag}: {results[name]}")
+        with console.status(f"timing {args.starts} starts of the API container"):
+            api = results["mlops-course-api"]
+            assert isinstance(api, dict)
+            api.update(start_times(engine, images.API.tag, args.starts))
+        results["machine"] = machine()
+        results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        console.print(f"wrote {RESULTS.relative_to(REPO)}")
+    finally:
+        remove_everything(engine)
+    if args.no_tests:
+        return 0
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/containers"], cwd=REPO
+    ).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

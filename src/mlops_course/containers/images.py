@@ -1,0 +1,139 @@
+"""The course's images and how each one is built, the same way on podman and on Docker.
+
+With podman the build runs with no network: the pinned wheels come from the wheelhouse, mounted
+read-only at ``/wheels``, and pip is told to use only that folder (build arguments, which never
+reach the image). Docker cannot mount a folder into a build, so there the build reads the index
+as the published Dockerfiles expect.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_course.containers.engine import ContainerError, Engine
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image of the course: its tag, its Dockerfile and the pins it installs."""
+
+    tag: str
+    dockerfile: str
+    requirements: str
+    """The requirements file the image installs, relative to the repository."""
+
+
+API = ImageSpec(
+    "localhost/mlops-course-api:local", "docker/api.Dockerfile", "docker/api-requirements.txt"
+)
+"""The model API: ``mlops-course serve`` and only what serving needs."""
+COURSE = ImageSpec("localhost/mlops-course:local", "docker/jupyter.Dockerfile", "requirements.txt")
+"""JupyterLab with every pin; the compose stack's MLflow server runs from it too."""
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """What a build produced and what it cost."""
+
+    tag: str
+    image_id: str
+    seconds: float
+    size_bytes: int
+    cached: bool
+    """True when nothing changed and every layer came from the engine's cache."""
+
+
+def image_id(engine: Engine, tag: str) -> str | None:
+    """The image's id, or None when the engine has no image of that name."""
+    result = engine.run("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def build_command(
+    engine: Engine,
+    spec: ImageSpec,
+    repo: Path,
+    base: str,
+    wheelhouse: Path | None,
+    no_cache: bool = False,
+) -> list[str]:
+    """The engine's arguments that build ``spec`` from ``repo`` on ``base``.
+
+    Parameters
+    ----------
+    engine
+        The engine that builds.
+    spec
+        The image to build.
+    repo
+        The build context: the course repository.
+    base
+        The base image (`base.ensure_base`), passed as ``BASE_IMAGE``.
+    wheelhouse
+        With podman, the folder of wheels to install from with no network; None reads the index.
+    no_cache
+        Rebuild every layer: what a first build costs (``make containers`` measures it).
+    """
+    dockerfile = repo / spec.dockerfile
+    args = [
+        "build",
+        "--file",
+        str(dockerfile),
+        "--tag",
+        spec.tag,
+        "--build-arg",
+        f"BASE_IMAGE={base}",
+    ]
+    if engine.name == "podman":
+        # docker format: the OCI image format has no HEALTHCHECK, and podman would drop it.
+        args += ["--format", "docker", "--pull=never"]
+        args += ["--ignorefile", str(dockerfile.with_name(dockerfile.name + ".dockerignore"))]
+        if wheelhouse is not None:
+            args += ["--network=none", "--volume", f"{wheelhouse}:/wheels:ro"]
+            args += ["--build-arg", "PIP_NO_INDEX=1", "--build-arg", "PIP_FIND_LINKS=/wheels"]
+    if no_cache:
+        args.append("--no-cache")
+    return [*args, str(repo)]
+
+
+def build(
+    engine: Engine,
+    spec: ImageSpec,
+    repo: Path,
+    base: str,
+    wheelhouse: Path | None = None,
+    no_cache: bool = False,
+) -> BuiltImage:
+    """Build ``spec`` and measure it; a failed build raises `ContainerError` with its last lines.
+
+    Parameters
+    ----------
+    engine
+        The engine that builds.
+    spec
+        The image to build.
+    repo
+        The course repository (the build context).
+    base
+        The base image to build on.
+    wheelhouse
+        With podman, install from these wheels with no network (`wheelhouse.fill`).
+    no_cache
+        Rebuild every layer instead of reusing the engine's cache.
+    """
+    before = image_id(engine, spec.tag)
+    start = time.perf_counter()
+    engine.run(
+        *build_command(engine, spec, repo, base, wheelhouse, no_cache),
+        what=f"building {spec.tag} from {spec.dockerfile} (its last lines say which step failed)",
+    )
+    seconds = time.perf_counter() - start
+    after = image_id(engine, spec.tag)
+    if after is None:
+        raise ContainerError(f"{spec.tag}: the build succeeded but the engine has no such image")
+    size = engine.run("image", "inspect", "--format", "{{.Size}}", spec.tag).stdout.strip()
+    return BuiltImage(spec.tag, after, seconds, int(size), cached=before == after)

@@ -74,7 +74,7 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8000
 # Liveness only (/health answers while the process runs); /ready says whether a model is loaded.
-# Python, because the slim image has no curl or wget.
+# Python's standard library (mlops_course.serving.healthcheck), because the image has no curl.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
+  CMD ["python", "-m", "mlops_course.serving.healthcheck"]
 CMD ["mlops-course", "serve", "--host", "0.0.0.0", "--port", "8000"]

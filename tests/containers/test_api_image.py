@@ -21,7 +21,13 @@ import pytest
 
 from mlops_course import registry, services
 from mlops_course.containers import images, running
-from mlops_course.containers.engine import LABEL, ContainerError, Engine, remove_everything
+from mlops_course.containers.engine import (
+    LABEL,
+    LABELS,
+    ContainerError,
+    Engine,
+    remove_everything,
+)
 from mlops_course.data.simulate import simulate_days
 from mlops_course.features import to_model_input
 from mlops_course.schema import EXAMPLE_TRIP, FEATURE_COLUMNS
@@ -233,20 +239,35 @@ def test_a_container_that_exits_or_never_turns_ready_says_why(
         assert "cannot reach the MLflow tracking server" in str(error.value)
 
 
-def test_remove_everything_removes_the_labelled_leftovers_only(
+def test_remove_everything_removes_this_runs_leftovers_then_the_courses_and_nothing_else(
     engine: Engine, api_image: images.BuiltImage, unique: str
 ) -> None:
-    keep, leftover = f"unlabelled-{unique}", f"leftover-{unique}"
-    engine.run("run", "--detach", "--name", keep, api_image.tag, "sleep", "60")
+    def names() -> list[str]:
+        return engine.run("ps", "-a", "--format", "{{.Names}}").stdout.split()
+
+    sleep = (api_image.tag, "sleep", "60")
+    mine, other_run, not_ours = f"mine-{unique}", f"other-{unique}", f"not-ours-{unique}"
+    engine.run("run", "--detach", "--name", not_ours, *sleep)
     try:
+        engine.run("run", "--detach", "--name", mine, *LABELS, *sleep)
+        other_session = "io.mlops-course.session=another-run"
         engine.run(
-            "run", "--detach", "--name", leftover, "--label", LABEL, api_image.tag, "sleep", "60"
+            "run",
+            "--detach",
+            "--name",
+            other_run,
+            "--label",
+            LABEL,
+            "--label",
+            other_session,
+            *sleep,
         )
-        engine.run("volume", "create", "--label", LABEL, f"vol-{unique}")
+        engine.run("volume", "create", *LABELS, f"vol-{unique}")
         removed = remove_everything(engine)
         assert any(item.startswith("volume") for item in removed)
-        names = engine.run("ps", "-a", "--format", "{{.Names}}").stdout.split()
-        assert leftover not in names and keep in names
+        assert mine not in names() and other_run in names() and not_ours in names()
         assert f"vol-{unique}" not in engine.run("volume", "ls", "--format", "{{.Name}}").stdout
+        remove_everything(engine, everything=True)
+        assert other_run not in names() and not_ours in names()
     finally:
-        engine.run("rm", "--force", "--time", "1", keep, check=False)
+        engine.run("rm", "--force", "--time", "1", not_ours, other_run, check=False)

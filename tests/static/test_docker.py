@@ -27,6 +27,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from mlops_course.containers import base
+from mlops_course.containers.kubernetes import HEALTH_COMMAND
+from mlops_course.serving import healthcheck
 from tests.static.promql import promtool
 
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
@@ -415,7 +417,8 @@ def test_api_service_runs_the_api_image_against_the_stack() -> None:
     port = int(command[command.index("--port") + 1])
     assert command[command.index("--host") + 1] == "0.0.0.0", "loopback is unreachable outside"
     assert [container_port(p) for p in api["ports"]] == [port]
-    assert f"127.0.0.1:{port}/health" in " ".join(api["healthcheck"]["test"])
+    assert api["healthcheck"]["test"] == ["CMD", *HEALTH_COMMAND], "not the image's healthcheck"
+    assert f"127.0.0.1:{port}/health" in healthcheck.URL
     assert depends_on(api) == {"mlflow": {"condition": "service_healthy"}}
     env = api["environment"]
     assert env["MLOPS_TRACKING_URI"] == "http://mlflow:5000"
@@ -705,8 +708,8 @@ def test_api_image_serves_on_its_port_and_checks_health() -> None:
     assert command[command.index("--host") + 1] == "0.0.0.0"
     assert any(kw == "EXPOSE" and str(API_PORT) in args.split() for kw, args in final)
     checks = [args for kw, args in final if kw == "HEALTHCHECK"]
-    assert checks and f"127.0.0.1:{API_PORT}/health" in checks[-1]
-    assert "python" in checks[-1], "slim images have no curl: the check must use python"
+    assert checks and json.loads(checks[-1].split(" CMD ", 1)[1]) == HEALTH_COMMAND
+    assert f"127.0.0.1:{API_PORT}/health" in healthcheck.URL  # what the command checks
 
 
 def test_api_image_builds_and_installs_the_wheel() -> None:

@@ -1,8 +1,10 @@
 """The container engine: podman (what Debian ships, daemonless) or Docker, and how to call it.
 
-Everything the course starts carries the label ``LABEL``, so `remove_everything` can remove every
-container, pod and volume it left behind (after a failure, a Ctrl-C or a killed test) without
-touching anything else on the learner's machine.
+Everything the course starts carries two labels: ``LABEL`` (the course started it) and
+``SESSION_LABEL`` (this process did). `remove_everything` removes what this process left behind
+(after a failure, a Ctrl-C or a killed test) and nothing of another run going on at the same time,
+such as a second pytest-xdist worker; ``everything=True`` (``mlops-course containers clean``)
+removes every leftover of the course, and nothing else on the learner's machine.
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from mlops_course.settings import user_cache
 
 LABEL = "io.mlops-course.owner=mlops-course"
-"""On every container, pod and volume the course starts: what `remove_everything` removes."""
+"""On every container, pod and volume the course starts."""
+SESSION_LABEL = f"io.mlops-course.session={uuid.uuid4().hex[:12]}"
+"""On everything this process starts: what `remove_everything` removes by default."""
+LABELS = ("--label", LABEL, "--label", SESSION_LABEL)
+"""The ``run``/``volume create`` options that put both labels on what the course starts."""
 
 # Podman's settings for machines like the course's CI (and many VMs): crun 1.8 refuses a hybrid
 # cgroup hierarchy where runc works, and podman's default rlimits are above what an unprivileged
@@ -118,19 +125,27 @@ def _podman_env() -> dict[str, str]:
     return {"CONTAINERS_CONF": str(conf)}
 
 
-def remove_everything(engine: Engine | None = None) -> list[str]:
-    """Remove every container, pod and volume that carries `LABEL`; return what was removed.
+def remove_everything(engine: Engine | None = None, *, everything: bool = False) -> list[str]:
+    """Remove the containers, pods and volumes this process started; return what was removed.
 
     Called after each test session and by ``make containers`` on exit, also when it failed: a
     stopped run must not leave a port taken or a volume full of an old database.
+
+    Parameters
+    ----------
+    engine
+        The engine (default: `find_engine`).
+    everything
+        Remove what any run of the course left (`LABEL`), not only this process (`SESSION_LABEL`).
     """
     engine = engine or find_engine()
+    label = LABEL if everything else SESSION_LABEL
     removed: list[str] = []
     kinds = [("container", "ps", "-a"), ("volume", "volume", "ls")]
     if engine.name == "podman":
         kinds.insert(0, ("pod", "pod", "ps"))
     for kind, *listing in kinds:
-        names = engine.run(*listing, "-q", "--filter", f"label={LABEL}", check=False).stdout
+        names = engine.run(*listing, "-q", "--filter", f"label={label}", check=False).stdout
         for name in names.split():
             rm = ["rm", "-f"] if kind == "container" else [kind, "rm", "-f"]
             engine.run(*rm, name, check=False)

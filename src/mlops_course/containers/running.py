@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from mlops_course.containers.engine import LABEL, ContainerError, Engine
+from mlops_course.containers.engine import LABELS, ContainerError, Engine
 
 
 def reach_host(engine: Engine, url: str) -> tuple[tuple[str, ...], str]:
@@ -124,7 +124,7 @@ def run(
 ) -> Iterator[Container]:
     """Start ``image`` detached, publish ``container_port`` on loopback ``port``; remove it after.
 
-    The container carries `engine.LABEL`, so even a killed run's leftovers are found by
+    The container carries `engine.LABELS`, so even a killed run's leftovers are found by
     `engine.remove_everything`.
 
     Parameters
@@ -145,7 +145,7 @@ def run(
         Replaces the image's CMD when given.
     """
     engine.run(
-        "run", "--detach", "--name", name, "--label", LABEL,
+        "run", "--detach", "--name", name, *LABELS,
         "--publish", f"127.0.0.1:{port}:{container_port}",
         *options, image, *command,
         what=f"starting {name} from {image}",

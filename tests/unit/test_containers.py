@@ -1,0 +1,131 @@
+"""The container tools without an engine: build commands, the rendered manifest, the pins."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_course.containers import engine as engine_module
+from mlops_course.containers import images, kubernetes, wheelhouse
+from mlops_course.containers.engine import ContainerError, Engine, find_engine
+
+REPO = Path(__file__).resolve().parents[2]
+PODMAN = Engine("podman", "/usr/bin/podman")
+DOCKER = Engine("docker", "/usr/bin/docker")
+
+
+def test_podman_builds_offline_from_the_wheelhouse_and_docker_from_the_index() -> None:
+    wheels = Path("/wheels-here")
+    podman = images.build_command(PODMAN, images.API, REPO, "base:1", wheels)
+    assert "--network=none" in podman and f"{wheels}:/wheels:ro" in podman
+    assert "PIP_NO_INDEX=1" in podman and "BASE_IMAGE=base:1" in podman
+    assert podman[podman.index("--format") + 1] == "docker", "podman would drop the HEALTHCHECK"
+    docker = images.build_command(DOCKER, images.API, REPO, "base:1", wheels)
+    assert "--network=none" not in docker and "--format" not in docker
+    assert docker[-1] == str(REPO) and "BASE_IMAGE=base:1" in docker
+    assert "--no-cache" in images.build_command(DOCKER, images.API, REPO, "b", None, True)
+
+
+def test_the_wheelhouse_gets_the_pins_of_pip_and_of_the_build_backend() -> None:
+    pins = wheelhouse.build_pins(REPO)
+    dockerfile = (REPO / "docker" / "api.Dockerfile").read_text()
+    assert any(pin.startswith("pip==") and pin in dockerfile for pin in pins)
+    assert any(pin.startswith("setuptools==") for pin in pins)
+
+
+def test_an_engine_that_is_not_installed_is_named_in_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLOPS_CONTAINER_ENGINE", "no-such-engine")
+    find_engine.cache_clear()
+    try:
+        with pytest.raises(ContainerError, match="no container engine found"):
+            find_engine()
+    finally:
+        find_engine.cache_clear()
+
+
+def test_every_started_thing_carries_the_course_and_the_session_label() -> None:
+    assert engine_module.LABELS == (
+        "--label",
+        engine_module.LABEL,
+        "--label",
+        engine_module.SESSION_LABEL,
+    )
+    assert re.fullmatch(r"io\.mlops-course\.session=[0-9a-f]{12}", engine_module.SESSION_LABEL)
+
+
+def _published() -> tuple[dict, dict]:
+    manifests = REPO / "docker" / "kubernetes"
+    return (
+        yaml.safe_load((manifests / "api-configmap.yaml").read_text()),
+        yaml.safe_load((manifests / "api-deployment.yaml").read_text()),
+    )
+
+
+def test_the_rendered_manifest_changes_only_what_a_machine_without_a_cluster_needs() -> None:
+    rendered = kubernetes.render_for_podman(
+        REPO / "docker" / "kubernetes",
+        image="localhost/x:1",
+        host_port=18000,
+        config={"MLOPS_TRACKING_URI": "http://10.0.2.2:5000"},
+        name="mlops-api-test",
+    )
+    configmap, deployment = yaml.safe_load_all(rendered)
+    published_configmap, published = _published()
+    expected_configmap = copy.deepcopy(published_configmap)
+    expected_configmap["data"]["MLOPS_TRACKING_URI"] = "http://10.0.2.2:5000"
+    assert configmap == expected_configmap
+
+    expected = copy.deepcopy(published)
+    expected["metadata"]["name"] = "mlops-api-test"
+    expected["spec"]["replicas"] = 1
+    template = expected["spec"]["template"]
+    template["metadata"]["labels"].update(
+        dict(label.split("=") for label in (engine_module.LABEL, engine_module.SESSION_LABEL))
+    )
+    container = template["spec"]["containers"][0]
+    container["image"] = "localhost/x:1"
+    container["ports"][0].update(hostPort=18000, hostIP="127.0.0.1")
+    del container["livenessProbe"]["httpGet"]
+    container["livenessProbe"]["exec"] = {"command": kubernetes.HEALTH_COMMAND}
+    assert deployment == expected  # security context, resources, readiness, volumes: unchanged
+
+
+def test_the_rendered_liveness_probe_is_the_images_own_healthcheck() -> None:
+    dockerfile = (REPO / "docker" / "api.Dockerfile").read_text().replace("\\\n", " ")
+    found = re.search(r"^HEALTHCHECK .*? CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert found, "api.Dockerfile has no exec-form HEALTHCHECK"
+    assert json.loads(found[1]) == kubernetes.HEALTH_COMMAND
+
+
+def test_the_healthcheck_command_passes_on_200_and_fails_on_errors_and_silence() -> None:
+    import http.server
+    import threading
+
+    from mlops_course.serving import healthcheck
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health" else 500)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert healthcheck.healthy(base + "/health")
+        assert not healthcheck.healthy(base + "/broken")  # an error status
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not healthcheck.healthy(base + "/health", timeout=1)  # nothing listens any more
+    assert all(" " not in word for word in kubernetes.HEALTH_COMMAND), "podman splits on spaces"

@@ -36,6 +36,10 @@ class _LazyCommands(TyperGroup):
     """
 
     LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "containers": (
+            "mlops_course.containers.cli",
+            "Build the course's images (podman or Docker) and remove what the course started.",
+        ),
         "ct": (
             "mlops_course.ct.cli",
             "Continuous training: simulate the loop, retrain, roll back, inspect.",

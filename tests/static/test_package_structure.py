@@ -50,6 +50,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "__main__",
         "data.cli",
         "services.cli",
+        "containers.cli",
         "serving.cli",
         "gate.cli",
         "monitoring.cli",

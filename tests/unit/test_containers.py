@@ -129,3 +129,20 @@ def test_the_healthcheck_command_passes_on_200_and_fails_on_errors_and_silence()
         server.server_close()
     assert not healthcheck.healthy(base + "/health", timeout=1)  # nothing listens any more
     assert all(" " not in word for word in kubernetes.HEALTH_COMMAND), "podman splits on spaces"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "nope"], "unknown image nope"),
+        (["build", "--repo", "/"], "is not a course checkout"),
+    ],
+)
+def test_containers_build_refuses_bad_input_with_exit_code_2(args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from mlops_course.cli import app
+
+    result = CliRunner().invoke(app, ["containers", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

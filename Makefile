@@ -198,6 +198,23 @@ image: ## build the model API image as IMAGE (needs a Docker engine)
 image-push: image ## build and push IMAGE to its registry (log in first)
 	docker push $(IMAGE)
 
+# The same steps on this machine, no cluster and no hosted runner: each environment is a pod of
+# the same manifests (podman kube play) reading the registry at MLOPS_TRACKING_URI, the one the
+# gate promotes in (mlops_course.containers.delivery; tests/containers/test_delivery.py runs them).
+LOCAL_IMAGE ?= localhost/mlops-course-api:local
+EXPECT_VERSION ?=
+
+.PHONY: image-local deploy-local smoke-local
+
+image-local: $(STAMP) ## build the API image with podman or Docker, offline where possible
+	$(BIN)/mlops-course containers build api
+
+deploy-local: $(STAMP) ## deploy LOCAL_IMAGE to DEPLOY_ENV as a local pod (needs MLOPS_TRACKING_URI)
+	$(BIN)/mlops-course containers deploy $(DEPLOY_ENV) --image $(LOCAL_IMAGE)
+
+smoke-local: $(STAMP) ## smoke-test the local DEPLOY_ENV (EXPECT_VERSION: the version it must serve)
+	$(BIN)/mlops-course containers smoke $(DEPLOY_ENV) $(if $(EXPECT_VERSION),--expect-version $(EXPECT_VERSION))
+
 # CI hands the cluster credentials over as a base64 secret (KUBE_CONFIG_B64), written to KUBECONFIG.
 deploy: ## roll IMAGE out to DEPLOY_ENV's cluster (staging or production; needs kubectl)
 	@if [ -n "$$KUBE_CONFIG_B64" ]; then umask 077; \

@@ -1,15 +1,16 @@
-"""``mlops-course containers build | clean``: the images, built the way the tests build them."""
+"""``mlops-course containers``: build the images, deploy and smoke-test local environments."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mlops_course.containers import base, images, wheelhouse
+from mlops_course.containers import base, delivery, images, wheelhouse
 from mlops_course.containers.engine import ContainerError, find_engine, remove_everything
 from mlops_course.exits import HELP, ExitCode, fail, yes_no
 
@@ -68,3 +69,71 @@ def clean() -> None:
     except ContainerError as error:
         fail(str(error), ExitCode.UNREACHABLE)
     console.print("\n".join(removed) if removed else "nothing to remove")
+
+
+_ENV = Annotated[str, typer.Argument(help="staging (serves the challenger) or production.")]
+
+
+@app.command("deploy")
+def deploy(
+    env: _ENV,
+    tracking_uri: Annotated[
+        str, typer.Option(envvar="MLOPS_TRACKING_URI", help="The registry the gate promotes in.")
+    ],
+    image: Annotated[str, typer.Option(help="The API image to deploy.")] = images.API.tag,
+    model_name: Annotated[
+        str | None, typer.Option(envvar="MLOPS_MODEL_NAME", help="Registered model to serve.")
+    ] = None,
+    repo: Annotated[Path, typer.Option(help="The checkout with docker/kubernetes.")] = Path("."),
+) -> None:
+    """Deploy the API to a local environment (podman kube play) and wait until it serves."""
+    manifests = repo.resolve() / "docker" / "kubernetes"
+    if not (manifests / "api-deployment.yaml").is_file():
+        fail(f"{manifests} has no api-deployment.yaml; pass --repo (a course checkout)")
+    try:
+        engine = find_engine()
+        with console.status(f"deploying {image} to {env}"):
+            done = delivery.deploy(
+                engine,
+                env,
+                image=image,
+                tracking_uri=tracking_uri,
+                manifests=manifests,
+                model_name=model_name,
+            )
+    except ContainerError as error:
+        fail(str(error), ExitCode.NO)
+    console.print(
+        f"{env}: pod {done.pod_id[:12]} serves version {done.model_version} at {done.url}"
+    )
+
+
+@app.command("smoke")
+def smoke(
+    env: _ENV,
+    expect_version: Annotated[
+        str | None, typer.Option(help="The model version it must serve.")
+    ] = None,
+) -> None:
+    """Smoke-test a local environment: ready, the expected version, a real prediction."""
+    if env not in delivery.PORTS:
+        fail(f"unknown environment {env!r}: choose from {', '.join(delivery.PORTS)}")
+    url = f"http://127.0.0.1:{delivery.PORTS[env]}"
+    try:
+        problems = delivery.smoke(url, expect_version)
+    except httpx.HTTPError as error:
+        fail(f"{env} at {url} does not answer ({type(error).__name__}): deploy it first",
+             ExitCode.UNREACHABLE)  # fmt: skip
+    if problems:
+        fail(f"{env} failed its smoke test: " + "; ".join(problems), ExitCode.NO)
+    console.print(f"{env} passed its smoke test at {url}")
+
+
+@app.command("undeploy")
+def undeploy(env: _ENV) -> None:
+    """Remove a local environment's pod."""
+    try:
+        delivery.undeploy(find_engine(), env)
+    except ContainerError as error:
+        fail(str(error), ExitCode.UNREACHABLE)
+    console.print(f"{env} removed")

@@ -227,7 +227,7 @@ def test_a_container_that_exits_or_never_turns_ready_says_why(
     with running.run(
         engine, api_image.tag, name=f"crash-{unique}", port=free_port(), command=crash
     ) as container:
-        with pytest.raises(ContainerError, match="exited before it was ready") as error:
+        with pytest.raises(ContainerError, match="exited with code 4 before it was ready") as error:
             container.wait_ready(timeout=30)
         assert "planted crash" in str(error.value)
     options = ("--env", "MLOPS_TRACKING_URI=http://127.0.0.1:9")  # nothing listens there

@@ -284,7 +284,9 @@ def test_ci_python_matches_the_project() -> None:
     assert versions == {"3.11"}
     assert PYPROJECT_TOML["project"]["requires-python"].startswith(">=3.11,")
     dockerfile = (REPO_ROOT / "docker" / "api.Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"^FROM python:3\.11\.\d+-slim", dockerfile, re.MULTILINE)
+    # The published base (the default of ARG BASE_IMAGE, which every FROM starts from).
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11\.\d+-slim", dockerfile, re.MULTILINE)
+    assert re.search(r"^FROM \$\{BASE_IMAGE\} AS base$", dockerfile, re.MULTILINE)
 
 
 def test_ci_installs_what_the_tests_need_and_keeps_the_book() -> None:

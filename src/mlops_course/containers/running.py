@@ -70,11 +70,23 @@ class Container:
         state = self.inspect()["State"].get("Health", {})
         return state.get("Status") == "healthy"
 
-    def is_running(self) -> bool:
-        result = self.engine.run(
-            "inspect", "--format", "{{.State.Running}}", self.name, check=False
+    def status(self) -> str:
+        """The engine's state of the container: created, running, exited, ..."""
+        result = self.engine.run("inspect", "--format", "{{.State.Status}}", self.name, check=False)
+        return result.stdout.strip() or "gone"
+
+    def _exited(self) -> ContainerError:
+        """The error for a container that stopped: its exit code and its log, once written."""
+        code = self.engine.run("inspect", "--format", "{{.State.ExitCode}}", self.name, check=False)
+        logs = ""
+        for _ in range(20):  # conmon writes the log a moment after the process has exited
+            if logs := self.logs():
+                break
+            time.sleep(0.1)
+        return ContainerError(
+            f"container {self.name} exited with code {code.stdout.strip() or '?'} before it was "
+            f"ready; its last log lines:\n{logs or '(none)'}"
         )
-        return result.stdout.strip() == "true"
 
     def wait_ready(self, path: str = "/ready", timeout: float = 60.0) -> float:
         """Poll ``path`` until it answers 200; the seconds it took.
@@ -92,11 +104,8 @@ class Container:
         start = time.monotonic()
         last = "no answer"
         while time.monotonic() - start < timeout:
-            if not self.is_running():
-                raise ContainerError(
-                    f"container {self.name} exited before it was ready; its last log lines:\n"
-                    f"{self.logs()}"
-                )
+            if self.status() in {"exited", "stopped", "dead", "gone"}:
+                raise self._exited()
             try:
                 response = httpx.get(self.url + path, timeout=2.0, trust_env=False)
                 if response.status_code == 200:

@@ -216,10 +216,12 @@ smoke-local: $(STAMP) ## smoke-test the local DEPLOY_ENV (EXPECT_VERSION: the ve
 	$(BIN)/mlops-course containers smoke $(DEPLOY_ENV) $(if $(EXPECT_VERSION),--expect-version $(EXPECT_VERSION))
 
 # CI hands the cluster credentials over as a base64 secret (KUBE_CONFIG_B64), written to KUBECONFIG.
+# One apply of a throw-away overlay (ci/deploy-overlay.sh): the image, the alias, and the registry
+# the gate promotes in (MLFLOW_TRACKING_URI), so the rollout happens once and serves what it moved.
 deploy: ## roll IMAGE out to DEPLOY_ENV's cluster (staging or production; needs kubectl)
 	@if [ -n "$$KUBE_CONFIG_B64" ]; then umask 077; \
 	  base64 --decode <<< "$$KUBE_CONFIG_B64" > "$${KUBECONFIG:?set KUBECONFIG to a file path}"; fi
-	kubectl apply --kustomize $(K8S_DIR)
-	kubectl --namespace $(K8S_NAMESPACE) set image deployment/mlops-api api=$(IMAGE)
-	kubectl --namespace $(K8S_NAMESPACE) set env deployment/mlops-api MLOPS_MODEL_ALIAS=$(MODEL_ALIAS)
+	@overlay="$$(mktemp -d)" && trap 'rm -rf "$$overlay"' EXIT && \
+	  sh ci/deploy-overlay.sh "$(abspath $(K8S_DIR))" "$(IMAGE)" "$(MODEL_ALIAS)" > "$$overlay/kustomization.yaml" && \
+	  kubectl apply --kustomize "$$overlay"
 	kubectl --namespace $(K8S_NAMESPACE) rollout status deployment/mlops-api --timeout=300s

@@ -93,21 +93,20 @@ def main() -> int:
                 start = time.perf_counter()
                 wheels = wheelhouse.fill(REPO / spec.requirements, REPO)
                 results["seconds_wheelhouse"] = round(time.perf_counter() - start, 1)
-            name = spec.tag.split("/")[-1].split(":")[0]
+            name = spec.tag.split("/")[-1].split(":")[0].replace("-", "_")
             with console.status(f"building {spec.tag} from scratch"):
                 cold = images.build(engine, spec, REPO, str(results["base_image"]), wheels, True)
             with console.status(f"rebuilding {spec.tag}, nothing changed"):
                 warm = images.build(engine, spec, REPO, str(results["base_image"]), wheels)
-            results[name] = {
-                "seconds_build_no_cache": round(cold.seconds, 1),
-                "seconds_rebuild_unchanged": round(warm.seconds, 1),
-                "size_mb": round(warm.size_bytes / 1e6),
-            }
-            console.print(f"{spec.tag}: {results[name]}")
+            results[f"{name}_seconds_build_no_cache"] = round(cold.seconds, 1)
+            results[f"{name}_seconds_rebuild_unchanged"] = round(warm.seconds, 1)
+            results[f"{name}_size_mb"] = round(warm.size_bytes / 1e6)
+            console.print(
+                f"{spec.tag}: {cold.seconds:.0f} s from scratch, {warm.seconds:.0f} s again"
+            )
         with console.status(f"timing {args.starts} starts of the API container"):
-            api = results["mlops-course-api"]
-            assert isinstance(api, dict)
-            api.update(start_times(engine, images.API.tag, args.starts))
+            starts = start_times(engine, images.API.tag, args.starts)
+            results |= {f"mlops_course_api_{key}": value for key, value in starts.items()}
         results["machine"] = machine()
         results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -409,3 +410,68 @@ def test_kustomization_lists_every_manifest() -> None:
         for c in containers(d)
     }
     assert used <= images, f"images without a kustomize override: {sorted(used - images)}"
+
+
+# --- the overlay `make deploy` applies (ci/deploy-overlay.sh) ----------------------------------
+
+OVERLAY_SCRIPT = REPO_ROOT / "ci" / "deploy-overlay.sh"
+K8S_DIR = REPO_ROOT / "docker" / "kubernetes"
+
+
+def _overlay(
+    *args: str, uri: str | None = "https://mlflow.example.org"
+) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin"} | ({"MLFLOW_TRACKING_URI": uri} if uri is not None else {})
+    return subprocess.run(
+        ["sh", str(OVERLAY_SCRIPT), *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_the_deploy_overlay_sets_the_image_the_alias_and_the_gates_registry_in_one_apply() -> None:
+    result = _overlay(str(K8S_DIR), "ghcr.io/team/mlops-course-api:3f2a9c1", "challenger")
+    assert result.returncode == 0, result.stderr
+    overlay = yaml.safe_load(result.stdout)
+    assert overlay["resources"] == [str(K8S_DIR)]
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
+    assert overlay["images"] == [
+        {
+            "name": "mlops-course-api",
+            "newName": "ghcr.io/team/mlops-course-api",
+            "newTag": "3f2a9c1",
+        }
+    ]
+    assert overlay["images"][0]["name"] in {image["name"] for image in kustomization["images"]}
+    (patch,) = overlay["patches"]
+    configmap = yaml.safe_load((K8S_DIR / "api-configmap.yaml").read_text())
+    assert patch["target"] == {"kind": "ConfigMap", "name": configmap["metadata"]["name"]}
+    operations = yaml.safe_load(patch["patch"])
+    assert {op["path"]: op["value"] for op in operations} == {
+        "/data/MLOPS_TRACKING_URI": "https://mlflow.example.org",
+        "/data/MLOPS_MODEL_ALIAS": "challenger",
+    }
+    for op in operations:  # `replace` needs the key to exist in the ConfigMap
+        assert op["op"] == "replace" and op["path"].removeprefix("/data/") in configmap["data"]
+
+
+@pytest.mark.parametrize(
+    ("args", "uri", "message"),
+    [
+        ((str(K8S_DIR), "ghcr.io/team/api:1", "champion"), None, "MLFLOW_TRACKING_URI"),
+        ((str(K8S_DIR), "localhost:5000/team/api", "champion"), "http://m", "must carry a tag"),
+        ((str(K8S_DIR), "ghcr.io/team/api:1", 'x"y'), "http://m", "quotes"),
+        ((str(K8S_DIR), "ghcr.io/team/api:1"), "http://m", "usage"),
+    ],
+)
+def test_the_deploy_overlay_refuses_what_would_deploy_the_wrong_thing(
+    args: tuple[str, ...], uri: str | None, message: str
+) -> None:
+    result = _overlay(*args, uri=uri)
+    assert result.returncode != 0 and message in result.stderr and result.stdout == ""
+
+
+def test_make_deploy_applies_the_overlay_once_and_sets_nothing_afterwards() -> None:
+    """`kubectl set image` or `set env` after the apply would each start another rollout."""
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
+    assert "ci/deploy-overlay.sh" in recipe and recipe.count("kubectl apply") == 1
+    assert "set image" not in recipe and "set env" not in recipe

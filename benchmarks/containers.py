@@ -27,8 +27,9 @@ from machine import machine
 from rich.console import Console
 
 from mlops_course import registry, services
-from mlops_course.containers import base, images, running, wheelhouse
+from mlops_course.containers import base, images, kubernetes, running, wheelhouse
 from mlops_course.containers.engine import Engine, find_engine, remove_everything
+from mlops_course.containers.recording import Recorder
 from mlops_course.data.simulate import simulate_days
 from mlops_course.services.process import free_port
 from mlops_course.train import train
@@ -50,30 +51,92 @@ def _wait_200(url: str, timeout: float = 120) -> None:
     raise SystemExit(f"{url} did not answer 200 within {timeout} s")
 
 
-def start_times(engine: Engine, tag: str, starts: int) -> dict[str, float]:
+def start_times(
+    engine: Engine, tag: str, options: tuple[str, ...], starts: int
+) -> dict[str, float]:
     """Median seconds from ``run`` to /health and to /ready, with a champion in the registry."""
     health, ready = [], []
+    for index in range(starts):
+        port = free_port()
+        start = time.monotonic()
+        with running.run(engine, tag, name=f"bench-{index}", port=port, options=options) as c:
+            _wait_200(c.url + "/health")
+            health.append(time.monotonic() - start)
+            _wait_200(c.url + "/ready")
+            ready.append(time.monotonic() - start)
+    return {
+        "seconds_run_to_health_median": round(statistics.median(health), 2),
+        "seconds_run_to_ready_median": round(statistics.median(ready), 2),
+        "starts": starts,
+    }
+
+
+def _curl(url: str) -> tuple[str, str]:
+    """``curl -s URL`` and what it would print: the body (the API ends it with no newline)."""
+    return f"curl -s {url}", httpx.get(url, timeout=10, trust_env=False).text
+
+
+def record_container(
+    engine: Engine, recorder: Recorder, tag: str, options: tuple[str, ...]
+) -> None:
+    """The image's configuration, and a container that is not ready, then is, and who it runs as."""
+    config = engine.run("image", "inspect", "--format", "{{json .Config}}", tag).stdout
+    recorder.add(
+        "api-image-config",
+        f"podman image inspect --format '{{{{json .Config}}}}' {tag} | python -m json.tool",
+        json.dumps(json.loads(config), indent=4),
+    )
+    port = free_port()
+    # The same container, asked for a model that has no champion yet: the last option is the name.
+    unready = (*options[:-1], "MLOPS_MODEL_NAME=no-champion-yet")
+    with running.run(engine, tag, name="api-demo", port=port, options=unready) as c:
+        _wait_200(c.url + "/health")
+        recorder.add("api-not-ready", *_curl(c.url + "/ready"))
+    port = free_port()
+    with running.run(engine, tag, name="api-demo", port=port, options=options) as c:
+        _wait_200(c.url + "/ready")
+        recorder.add("api-ready", *_curl(c.url + "/ready"))
+        recorder.add("api-user", "podman exec api-demo id", c.exec("id"))
+
+
+def record_pod(
+    engine: Engine, recorder: Recorder, tag: str, uri: str, network: tuple[str, ...]
+) -> None:
+    """``podman kube play`` of the manifests, the pod it made, and the pod answering."""
+    port = free_port()
+    config = {"MLOPS_TRACKING_URI": uri, "MLOPS_MODEL_NAME": "bench-containers"}
+    manifest = kubernetes.render_for_podman(
+        REPO / "docker" / "kubernetes", image=tag, host_port=port, config=config
+    )
+    with kubernetes.play(engine, manifest, host_port=port, network=network) as pod:
+        pod.wait_ready(timeout=120)
+        pods = engine.run(
+            "pod", "ps", "--format", "{{.Name}}  {{.Status}}  {{.NumberOfContainers}} containers"
+        )
+        recorder.add("pod-ps", "podman pod ps", pods.stdout)
+        recorder.add("pod-ready", *_curl(pod.url + "/ready"))
+        healthy = engine.run("healthcheck", "run", pod.name, check=False)
+        recorder.add(
+            "pod-liveness",
+            f"podman healthcheck run {pod.name}; echo $?",
+            f"{healthy.stdout}{healthy.returncode}",
+        )
+
+
+def run_and_record(engine: Engine, tag: str, starts: int, recorder: Recorder) -> dict[str, float]:
+    """Against a real MLflow registry with a champion: the start figures and the recordings."""
     with tempfile.TemporaryDirectory() as scratch, services.start_mlflow(workdir=scratch) as mlflow:
         services.use_mlflow(mlflow)
         result = train(simulate_days(range(3), n=300), simulate_days([3], n=200), kind="ridge")
         version = registry.register(result.model_uri, "bench-containers")
         registry.promote(version.version, "bench-containers")
         network, uri = running.reach_host(engine, mlflow.url)
-        options = (*network, "--env", f"MLOPS_TRACKING_URI={uri}")
-        options += ("--env", "MLOPS_MODEL_NAME=bench-containers", "--read-only")
-        for index in range(starts):
-            port = free_port()
-            start = time.monotonic()
-            with running.run(engine, tag, name=f"bench-{index}", port=port, options=options) as c:
-                _wait_200(c.url + "/health")
-                health.append(time.monotonic() - start)
-                _wait_200(c.url + "/ready")
-                ready.append(time.monotonic() - start)
-    return {
-        "seconds_run_to_health_median": round(statistics.median(health), 2),
-        "seconds_run_to_ready_median": round(statistics.median(ready), 2),
-        "starts": starts,
-    }
+        options = (*network, "--read-only", "--env", f"MLOPS_TRACKING_URI={uri}")
+        options += ("--env", "MLOPS_MODEL_NAME=bench-containers")
+        figures = start_times(engine, tag, options, starts)
+        record_container(engine, recorder, tag, options)
+        record_pod(engine, recorder, tag, uri, network)
+    return figures
 
 
 def main() -> int:
@@ -83,6 +146,7 @@ def main() -> int:
     args = parser.parse_args()
     engine = find_engine()
     results: dict[str, object] = {"engine": engine.name}
+    recorder = Recorder(REPO, engine.name)
     try:
         with console.status("base image"):
             start = time.perf_counter()
@@ -98,15 +162,23 @@ def main() -> int:
                 cold = images.build(engine, spec, REPO, str(results["base_image"]), wheels, True)
             with console.status(f"rebuilding {spec.tag}, nothing changed"):
                 warm = images.build(engine, spec, REPO, str(results["base_image"]), wheels)
+            short = {"mlops_course_api": "api", "mlops_course": "course"}[name]
+            recorder.add(
+                f"{short}-build",
+                f"mlops-course containers build {short} --no-cache",
+                f"{spec.tag}: built in {cold.seconds:.0f} s, {cold.size_bytes / 1e6:.0f} MB "
+                f"(on {results['base_image']})",
+            )
             results[f"{name}_seconds_build_no_cache"] = round(cold.seconds, 1)
             results[f"{name}_seconds_rebuild_unchanged"] = round(warm.seconds, 1)
             results[f"{name}_size_mb"] = round(warm.size_bytes / 1e6)
             console.print(
                 f"{spec.tag}: {cold.seconds:.0f} s from scratch, {warm.seconds:.0f} s again"
             )
-        with console.status(f"timing {args.starts} starts of the API container"):
-            starts = start_times(engine, images.API.tag, args.starts)
+        with console.status(f"timing {args.starts} starts of the API container, recording"):
+            starts = run_and_record(engine, images.API.tag, args.starts, recorder)
             results |= {f"mlops_course_api_{key}": value for key, value in starts.items()}
+        console.print(f"wrote {recorder.write().relative_to(REPO)}")
         results["machine"] = machine()
         results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")

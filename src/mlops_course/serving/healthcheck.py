@@ -35,4 +35,4 @@ def healthy(url: str = URL, timeout: float = 4.0) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(0 if healthy(*sys.argv[1:2]) else 1)
+    sys.exit(0 if healthy(sys.argv[1] if len(sys.argv) > 1 else URL) else 1)

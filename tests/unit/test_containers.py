@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,23 @@ def test_containers_build_refuses_bad_input_with_exit_code_2(args: list[str], me
     result = CliRunner().invoke(app, ["containers", *args])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+class _RecordingEngine(Engine):
+    """An engine that runs nothing: it records the commands and lists one leftover of each kind."""
+
+    def run(self, *args: str, **_: object) -> subprocess.CompletedProcess[str]:  # type: ignore[override]
+        self.calls.append(args)  # type: ignore[attr-defined]
+        listing = "--filter" in args
+        return subprocess.CompletedProcess(args, 0, stdout="abc123\n" if listing else "", stderr="")
+
+
+@pytest.mark.parametrize("everything", [False, True])
+def test_remove_everything_filters_by_the_session_or_by_the_course(everything: bool) -> None:
+    fake = _RecordingEngine("podman", "/usr/bin/podman")
+    object.__setattr__(fake, "calls", [])
+    removed = engine_module.remove_everything(fake, everything=everything)
+    label = engine_module.LABEL if everything else engine_module.SESSION_LABEL
+    listings = [call for call in fake.calls if "--filter" in call]  # type: ignore[attr-defined]
+    assert listings and all(call[-1] == f"label={label}" for call in listings)
+    assert {item.split()[0] for item in removed} == {"pod", "container", "volume"}

@@ -10,7 +10,6 @@ dashboard reads one the API really exports?
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -23,9 +22,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlops_course import registry, services
-from mlops_course.data.simulate import simulate_day, simulate_days
-from mlops_course.schema import FEATURE_COLUMNS
+from mlops_course.data.simulate import simulate_days
 from mlops_course.services import start_api
+from mlops_course.services.traffic import send_traffic
 from mlops_course.train import train
 from tests.static.promql import (
     PROMETHEUS_OWN_SERIES,
@@ -89,29 +88,16 @@ def _alerts(prometheus: services.Service, name: str) -> list[dict[str, Any]]:
     return [a for a in response.json()["data"]["alerts"] if a["labels"]["alertname"] == name]
 
 
-def _trips(day: int, n: int) -> list[dict[str, Any]]:
-    frame = simulate_day(day, n=n)[FEATURE_COLUMNS]
-    return json.loads(frame.to_json(orient="records"))  # NaN passengers become null
-
-
 def _send_traffic(api: services.Service, seconds: float) -> None:
-    """Good trips, a few invalid ones (422) and a batch, spread over several scrapes.
+    """The package's mixed load (good trips, 422s, 415s, batches), spread over several scrapes.
 
     Spread, because a counter that first appears already at its final value has a rate of 0:
     Prometheus needs to see it grow between two scrapes.
     """
-    trips = _trips(40, 60)
-    with httpx.Client(base_url=api.url, timeout=10, trust_env=False) as http:
-        deadline = time.monotonic() + seconds
-        index = 0
-        while time.monotonic() < deadline:
-            for trip in trips[index % 60 : index % 60 + 5]:
-                assert http.post("/predict", json=trip).status_code == 200
-            bad = {**trips[0], "pickup_hour": 25}
-            assert http.post("/predict", json=bad).status_code == 422
-            assert http.post("/predict/batch", json={"trips": trips[:20]}).status_code == 200
-            index += 5
-            time.sleep(0.2)
+    sent = send_traffic(api.url, seconds)
+    assert set(sent) == {
+        ("/predict", 200), ("/predict", 422), ("/predict", 415), ("/predict/batch", 200),
+    }, sent  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@
 - :mod:`.online`: :class:`DriftMonitor`, the window of served rows inside the model API;
 - :mod:`.gauges`: the Prometheus gauges alert rules read;
 - :mod:`.report`: plots and self-contained HTML reports;
+- :mod:`.dashboards`: the Grafana dashboards' queries run against Prometheus, and their preview;
 - :mod:`.backtest`: replay the simulator's days and grade the monitors against the truth.
 
 The names below are imported on first use: importing one submodule (say, the drift statistics)

@@ -8,7 +8,8 @@ in the book build, even several at once.
 - :mod:`.mlflow_server`: :func:`start_mlflow`, :func:`use_mlflow`;
 - :mod:`.api`: :func:`start_api` (the course's model API), :func:`start_mlflow_serve`;
 - :mod:`.prometheus`: :func:`start_prometheus` with the compose stack's config and rules;
-- :mod:`.state`: the services ``mlops-course services up`` leaves running.
+- :mod:`.state`: the services ``mlops-course services up`` leaves running;
+- :mod:`.traffic`: :func:`~.traffic.send_traffic`, generated load for a running API.
 """
 
 from mlops_course.services.api import start_api, start_mlflow_serve

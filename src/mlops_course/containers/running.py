@@ -104,7 +104,10 @@ class Container:
         start = time.monotonic()
         last = "no answer"
         while time.monotonic() - start < timeout:
-            if self.status() in {"exited", "stopped", "dead", "gone"}:
+            status = self.status()
+            if status == "gone":
+                raise ContainerError(f"container {self.name} no longer exists: it was removed")
+            if status in {"exited", "stopped", "dead"}:
                 raise self._exited()
             try:
                 response = httpx.get(self.url + path, timeout=2.0, trust_env=False)

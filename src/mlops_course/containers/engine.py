@@ -121,7 +121,12 @@ def _podman_env() -> dict[str, str]:
     if "CONTAINERS_CONF" in os.environ:
         return {}
     conf = user_cache() / "containers.conf"
-    conf.write_text(_PODMAN_CONF + (_PODMAN_RUNC if shutil.which("runc") else ""))
+    text = _PODMAN_CONF + (_PODMAN_RUNC if shutil.which("runc") else "")
+    if not conf.is_file() or conf.read_text() != text:
+        # Atomically: another process (an xdist worker) may be starting podman with this file.
+        partial = conf.with_name(f"{conf.name}.{os.getpid()}")
+        partial.write_text(text)
+        os.replace(partial, conf)
     return {"CONTAINERS_CONF": str(conf)}
 
 

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
 
 from mlops_course import registry, services
-from mlops_course.containers import images, running
+from mlops_course.containers import base, images, running, wheelhouse
 from mlops_course.containers.engine import (
     LABEL,
     LABELS,
@@ -265,3 +268,26 @@ def test_remove_everything_removes_this_runs_leftovers_and_nothing_else(
         assert f"vol-{unique}" not in engine.run("volume", "ls", "--format", "{{.Name}}").stdout
     finally:
         engine.run("rm", "--force", "--time", "1", not_ours, other_run, check=False)
+
+
+def test_an_image_whose_inputs_did_not_change_is_not_built_again(
+    engine: Engine, api_image: images.BuiltImage
+) -> None:
+    """The fixture just built (or found) it; the same build again must not call the engine's
+    build at all (the unit tests show the inputs' hash changes with any file of the context)."""
+
+    @dataclass(frozen=True)
+    class Spy(Engine):
+        calls: list[tuple[str, ...]] = field(default_factory=list)
+
+        def run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+            self.calls.append(args)
+            return super().run(*args, **kwargs)
+
+    spy = Spy(engine.name, engine.executable, engine.env)
+    wheels = (
+        wheelhouse.fill(REPO / images.API.requirements, REPO) if engine.name == "podman" else None
+    )
+    again = images.build(spy, images.API, REPO, base.ensure_base(spy), wheels)
+    assert again.image_id == api_image.image_id and again.cached
+    assert not [call for call in spy.calls if call[:1] == ("build",)], "it was built again"

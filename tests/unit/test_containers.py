@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -167,3 +168,40 @@ def test_remove_everything_filters_by_the_session_or_by_the_course(everything: b
     listings = [call for call in fake.calls if "--filter" in call]  # type: ignore[attr-defined]
     assert listings and all(call[-1] == f"label={label}" for call in listings)
     assert {item.split()[0] for item in removed} == {"pod", "container", "volume"}
+
+
+def _context(tmp_path: Path) -> Path:
+    """A build context with the API image's Dockerfile and ignore file, and a few files."""
+    (tmp_path / "docker").mkdir()
+    for name in ("api.Dockerfile", "api.Dockerfile.dockerignore"):
+        shutil.copy(REPO / "docker" / name, tmp_path / "docker" / name)
+    for name in ("src/pkg/a.py", "src/pkg/__pycache__/a.cpython-311.pyc", "README.md", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    return tmp_path
+
+
+def test_the_build_context_is_what_the_allowlist_lets_through(tmp_path: Path) -> None:
+    repo = _context(tmp_path)
+    files = images.context_files(repo / "docker" / "api.Dockerfile", repo)
+    assert files is not None
+    assert {f.relative_to(repo).as_posix() for f in files} == {"src/pkg/a.py", "README.md"}
+    (repo / "docker" / "api.Dockerfile.dockerignore").write_text("src/secret\n")  # a denylist
+    assert images.context_files(repo / "docker" / "api.Dockerfile", repo) is None
+
+
+def test_the_inputs_hash_changes_with_the_context_and_the_command_only(tmp_path: Path) -> None:
+    repo = _context(tmp_path)
+    fake = _RecordingEngine("podman", "/usr/bin/podman")
+    object.__setattr__(fake, "calls", [])
+    command = images.build_command(fake, images.API, repo, "base:1", None)
+    first = images.inputs_hash(fake, images.API, repo, command)
+    assert first is not None
+    (repo / "notes.txt").write_text("not sent to the build")
+    (repo / "src/pkg/__pycache__/a.cpython-311.pyc").write_text("ignored")
+    assert images.inputs_hash(fake, images.API, repo, command) == first
+    (repo / "src/pkg/a.py").write_text("changed")
+    changed = images.inputs_hash(fake, images.API, repo, command)
+    assert changed != first
+    other_base = images.build_command(fake, images.API, repo, "base:2", None)
+    assert images.inputs_hash(fake, images.API, repo, other_base) not in {first, changed}

@@ -8,11 +8,15 @@ as the published Dockerfiles expect.
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_course.containers.engine import ContainerError, Engine
+from mlops_course.settings import user_cache
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,68 @@ def build_command(
     return [*args, str(repo)]
 
 
+def context_files(dockerfile: Path, repo: Path) -> list[Path] | None:
+    """The files a build of ``dockerfile`` receives, from its allowlist ignore file.
+
+    The course's ignore files are allowlists: ``*``, then ``!path`` for what the build copies,
+    then ``**/name`` patterns cut out of those. None when a file has another shape: then nobody
+    can say what the build sees, and the build always runs.
+
+    Parameters
+    ----------
+    dockerfile
+        The Dockerfile; its ignore file is ``<name>.dockerignore`` beside it.
+    repo
+        The build context.
+    """
+    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    lines = [line.strip() for line in ignore.read_text(encoding="utf-8").splitlines()]
+    patterns = [line for line in lines if line and not line.startswith("#")]
+    if not patterns or patterns[0] != "*":
+        return None
+    allowed = [p[1:].rstrip("/") for p in patterns[1:] if p.startswith("!")]
+    cut = [p.removeprefix("**/") for p in patterns[1:] if not p.startswith("!")]
+    if any("/" in pattern for pattern in cut):
+        return None
+    files = []
+    for entry in allowed:
+        path = repo / entry
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            parts = file.relative_to(repo).parts
+            if file.is_file() and not any(fnmatch.fnmatch(p, c) for p in parts for c in cut):
+                files.append(file)
+    return files
+
+
+def inputs_hash(engine: Engine, spec: ImageSpec, repo: Path, command: list[str]) -> str | None:
+    """A hash of everything a build depends on, or None when that cannot be known.
+
+    The Dockerfile, its ignore file, every file of the context, the build command (base image,
+    build arguments, offline or not) and the base image's id: when all are equal, the image the
+    last build produced is what a new build would produce.
+
+    Parameters
+    ----------
+    engine
+        The engine that builds (it knows the base image's id).
+    spec
+        The image.
+    repo
+        The build context.
+    command
+        The build's arguments (`build_command`).
+    """
+    dockerfile = repo / spec.dockerfile
+    files = context_files(dockerfile, repo)
+    if files is None:
+        return None
+    base = next(arg.split("=", 1)[1] for arg in command if arg.startswith("BASE_IMAGE="))
+    digest = hashlib.sha256(json.dumps([command, image_id(engine, base)]).encode())
+    for file in [dockerfile, dockerfile.with_name(dockerfile.name + ".dockerignore"), *files]:
+        digest.update(file.relative_to(repo).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
 def build(
     engine: Engine,
     spec: ImageSpec,
@@ -127,13 +193,24 @@ def build(
     """
     before = image_id(engine, spec.tag)
     start = time.perf_counter()
+    command = build_command(engine, spec, repo, base, wheelhouse, no_cache)
+    # What the last build of this tag was made from (the user cache, not an image label: a label
+    # that changes with every edit would also change the cache keys of every layer).
+    record = user_cache("images") / (spec.tag.replace("/", "_").replace(":", "_") + ".json")
+    inputs = inputs_hash(engine, spec, repo, command)
+    last = json.loads(record.read_text()) if record.is_file() else {}
+    if inputs and not no_cache and before and last == {"image_id": before, "inputs": inputs}:
+        size = engine.run("image", "inspect", "--format", "{{.Size}}", spec.tag).stdout.strip()
+        return BuiltImage(spec.tag, before, time.perf_counter() - start, int(size), cached=True)
     engine.run(
-        *build_command(engine, spec, repo, base, wheelhouse, no_cache),
+        *command,
         what=f"building {spec.tag} from {spec.dockerfile} (its last lines say which step failed)",
     )
     seconds = time.perf_counter() - start
     after = image_id(engine, spec.tag)
     if after is None:
         raise ContainerError(f"{spec.tag}: the build succeeded but the engine has no such image")
+    if inputs:
+        record.write_text(json.dumps({"image_id": after, "inputs": inputs}))
     size = engine.run("image", "inspect", "--format", "{{.Size}}", spec.tag).stdout.strip()
     return BuiltImage(spec.tag, after, seconds, int(size), cached=before == after)

@@ -57,6 +57,11 @@ def image_id(engine: Engine, tag: str) -> str | None:
     return result.stdout.strip() or None
 
 
+def _size(engine: Engine, tag: str) -> int:
+    """The image's size in bytes, as the engine reports it."""
+    return int(engine.run("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip())
+
+
 def build_command(
     engine: Engine,
     spec: ImageSpec,
@@ -200,8 +205,9 @@ def build(
     inputs = inputs_hash(engine, spec, repo, command)
     last = json.loads(record.read_text()) if record.is_file() else {}
     if inputs and not no_cache and before and last == {"image_id": before, "inputs": inputs}:
-        size = engine.run("image", "inspect", "--format", "{{.Size}}", spec.tag).stdout.strip()
-        return BuiltImage(spec.tag, before, time.perf_counter() - start, int(size), cached=True)
+        return BuiltImage(
+            spec.tag, before, time.perf_counter() - start, _size(engine, spec.tag), True
+        )
     engine.run(
         *command,
         what=f"building {spec.tag} from {spec.dockerfile} (its last lines say which step failed)",
@@ -212,5 +218,4 @@ def build(
         raise ContainerError(f"{spec.tag}: the build succeeded but the engine has no such image")
     if inputs:
         record.write_text(json.dumps({"image_id": after, "inputs": inputs}))
-    size = engine.run("image", "inspect", "--format", "{{.Size}}", spec.tag).stdout.strip()
-    return BuiltImage(spec.tag, after, seconds, int(size), cached=before == after)
+    return BuiltImage(spec.tag, after, seconds, _size(engine, spec.tag), cached=before == after)

@@ -46,6 +46,30 @@ def test_mlflow_server_answers_and_stops_with_its_helpers(tmp_path: Path) -> Non
     assert _group_gone(server.pid)
 
 
+def test_the_server_is_mlflows_own_command_in_one_interpreter(tmp_path: Path) -> None:
+    """`mlflow_main` runs ``mlflow server`` with uvicorn in-process: one import of MLflow, not two.
+
+    If a new MLflow no longer spawns uvicorn the way `mlflow_main` expects, the servers still
+    start (through the ``mlflow`` command), but this test fails and says where to look.
+    """
+    from mlops_course.services import mlflow_main
+
+    assert mlflow_main.in_process_available(), (
+        "this MLflow no longer spawns uvicorn through mlflow.server._exec_cmd: update "
+        "src/mlops_course/services/mlflow_main.py"
+    )
+    with services.start_mlflow(workdir=tmp_path) as server:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"mlops_course.services.mlflow_main" in cmdline and b"server" in cmdline
+        assert children == [], f"the server spawned processes {children}"
+        runs = httpx.post(
+            server.url + "/api/2.0/mlflow/runs/search", json={"experiment_ids": ["0"]},
+            trust_env=False,
+        )  # fmt: skip
+        assert runs.status_code == 200, runs.text
+
+
 def test_a_new_server_starts_from_a_copy_of_the_migrated_empty_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

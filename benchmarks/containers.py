@@ -1,11 +1,13 @@
 """``make containers``: build the course's images, time them, run them, and write the figures.
 
 Writes ``benchmarks/results/containers.json``: per image the seconds of a build from scratch
-(``--no-cache``) and of a rebuild with nothing changed (what ``make test`` pays on a warm
-machine), its size, and for the API image the seconds from ``run`` to ``/health`` and to
-``/ready`` (a champion loaded from the MLflow registry), median of several starts. Then it runs
-the container tests (``tests/containers``), the same ones ``make test`` runs, and exits with
-their code. Whatever it started is removed at the end, also when it fails.
+(``--no-cache``), of a rebuild with nothing changed through the engine's layer cache, of the same
+rebuild skipped because its inputs' hash is unchanged (what ``make test`` pays on a warm
+machine), and of a rebuild after a one-line edit of ``src/`` (what a fresh clone of a new commit
+pays with a warm image store), its size, and for the API image the seconds from ``run`` to
+``/health`` and to ``/ready`` (a champion loaded from the MLflow registry), median of several
+starts. Then it runs the container tests (``tests/containers``), the same ones ``make test``
+runs, and exits with their code. Whatever it started is removed at the end, also when it fails.
 
 Run from the repository root: ``python benchmarks/containers.py`` (about 5 minutes on 2 cores).
 """
@@ -139,6 +141,30 @@ def run_and_record(engine: Engine, tag: str, starts: int, recorder: Recorder) ->
     return figures
 
 
+def rebuild_after_source_edit(
+    engine: Engine, spec: images.ImageSpec, base_image: str, wheels: Path | None
+) -> float:
+    """Seconds to rebuild ``spec`` after a one-line edit of ``src/``, the layer cache warm.
+
+    The build runs from a copy of its context (the files its ignore file lets through), the copy
+    edited, so the checkout stays as it is; the tag is then rebuilt from the checkout (cached).
+    """
+    dockerfile = REPO / spec.dockerfile
+    files = images.context_files(dockerfile, REPO) or []
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch)
+        ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        for file in [dockerfile, ignore, *files]:
+            target = copy / file.relative_to(REPO)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(file.read_bytes())
+        init = copy / "src" / "mlops_course" / "__init__.py"
+        init.write_text(init.read_text() + "\n# an edit, as a commit would make\n")
+        edited = images.build(engine, spec, copy, base_image, wheels)
+    images.build(engine, spec, REPO, base_image, wheels)
+    return edited.seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=5, help="container starts to time")
@@ -161,7 +187,12 @@ def main() -> int:
             with console.status(f"building {spec.tag} from scratch"):
                 cold = images.build(engine, spec, REPO, str(results["base_image"]), wheels, True)
             with console.status(f"rebuilding {spec.tag}, nothing changed"):
+                # Without the record of the last build's inputs: the engine's layer cache alone.
+                images.build_record(spec).unlink(missing_ok=True)
                 warm = images.build(engine, spec, REPO, str(results["base_image"]), wheels)
+                skipped = images.build(engine, spec, REPO, str(results["base_image"]), wheels)
+            with console.status(f"rebuilding {spec.tag} after an edit of src/"):
+                edit = rebuild_after_source_edit(engine, spec, str(results["base_image"]), wheels)
             short = {"mlops_course_api": "api", "mlops_course": "course"}[name]
             recorder.add(
                 f"{short}-build",
@@ -171,9 +202,12 @@ def main() -> int:
             )
             results[f"{name}_seconds_build_no_cache"] = round(cold.seconds, 1)
             results[f"{name}_seconds_rebuild_unchanged"] = round(warm.seconds, 1)
+            results[f"{name}_seconds_rebuild_skipped"] = round(skipped.seconds, 1)
+            results[f"{name}_seconds_rebuild_after_source_edit"] = round(edit, 1)
             results[f"{name}_size_mb"] = round(warm.size_bytes / 1e6)
             console.print(
-                f"{spec.tag}: {cold.seconds:.0f} s from scratch, {warm.seconds:.0f} s again"
+                f"{spec.tag}: {cold.seconds:.0f} s from scratch, {warm.seconds:.0f} s again, "
+                f"{skipped.seconds:.1f} s skipped, {edit:.0f} s after an edit of src/"
             )
         with console.status(f"timing {args.starts} starts of the API container, recording"):
             starts = run_and_record(engine, images.API.tag, args.starts, recorder)

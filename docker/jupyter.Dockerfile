@@ -6,7 +6,7 @@
 #   docker build -f docker/jupyter.Dockerfile -t mlops-course:local .
 # docker/jupyter.Dockerfile.dockerignore keeps the context down to what the build copies.
 
-# One pinned base for both stages: the venv built in `builder` links to this exact interpreter, so
+# One pinned base for every stage: the venv built in `deps` links to this exact interpreter, so
 # the stage that runs it must be the same image. Bump the tag here, and only here.
 # BASE_IMAGE exists for machines that cannot pull it (the course's CI builds a stand-in from Debian
 # packages with mmdebstrap, see mlops_course.containers); everyone else keeps the default.
@@ -19,8 +19,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH
 
 
-# builder: every wheel is installed here; nothing from this stage but the venv reaches the image.
-FROM base AS builder
+# deps: every pin of requirements.txt in /opt/venv, a stage of its own so that the runtime copies
+# it from a layer that changes only with the pins, not with each edit of src/ (see api.Dockerfile).
+FROM base AS deps
 # Declared without a value, so they exist only when the build passes them: an offline build
 # installs from a wheelhouse mounted at build time (--build-arg PIP_NO_INDEX=1
 # --build-arg PIP_FIND_LINKS=/wheels), a build behind a proxy adds PIP_CERT. Build arguments
@@ -31,17 +32,26 @@ ARG PIP_CERT
 RUN python -m venv /opt/venv \
  && pip install --no-cache-dir pip==26.3
 WORKDIR /build
-# The pins first, on their own layer: editing src/ does not reinstall the dependencies.
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
+
+
+# builder: the course wheel, checked against the pins, its files laid out in /opt/course as they
+# go into the venv. Nothing else of this stage reaches the image.
+FROM deps AS builder
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+ARG PIP_CERT
 # setup.py copies template/ (the learner's project template) into the package, so `mlops-course
 # new` works in JupyterLab's terminal too.
 COPY pyproject.toml README.md setup.py MANIFEST.in ./
 COPY src ./src
 COPY template ./template
 # --no-deps: requirements.txt already installed the exact versions; pip must not resolve again.
-RUN pip install --no-cache-dir --no-deps . \
- && pip check
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /build/dist . \
+ && pip install --no-cache-dir --no-deps /build/dist/mlops_course-*.whl \
+ && pip check \
+ && pip install --no-cache-dir --no-deps --ignore-installed --prefix /opt/course /build/dist/mlops_course-*.whl
 
 
 # runtime: the venv and a non-root user; no compiler, no pip cache, no sources.
@@ -57,7 +67,9 @@ ENV MLFLOW_DISABLE_TELEMETRY=true \
 RUN useradd --create-home --uid 1000 --user-group --shell /bin/bash mlops \
  && mkdir -p /home/mlops/course \
  && chown mlops:mlops /home/mlops/course
-COPY --from=builder /opt/venv /opt/venv
+# The pins' layer first (reused while requirements.txt is unchanged), then the course package.
+COPY --from=deps /opt/venv /opt/venv
+COPY --from=builder /opt/course/ /opt/venv/
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 1000:1000
 WORKDIR /home/mlops/course

@@ -7,7 +7,8 @@ of hanging on a timeout or passing on a machine that happens to be online.
 ``make test`` runs every test file and notebook in one pytest session spread over pytest-xdist
 workers with ``--dist loadfile``: each file is one unit of work (the cells of a notebook must run
 in order in one kernel, and a module's fixtures are built once), except in the files of
-``SPLIT_BY_PARAMETER`` where each parameter is one (a lab of tests/grading).
+``SPLIT_BY_PARAMETER`` where each parameter is one (a lab of tests/grading), and in the folders of
+``ONE_UNIT`` which are one unit together (the container tests).
 """
 
 from __future__ import annotations
@@ -44,13 +45,20 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
 # Test files whose parametrized tests are split by parameter under ``--dist loadfile``: one lab's
 # runs are slow and cached for the tests of that lab, so a lab, not the whole file, is the unit.
 SPLIT_BY_PARAMETER = ("tests/grading/test_course_labs.py",)
+# Folders whose files are one unit: the container tests all need the image, which one worker
+# builds while holding a lock; as files spread over the workers, the other worker sat waiting on
+# that lock for the whole build (two minutes of a core) instead of running other tests.
+ONE_UNIT = ("tests/containers/",)
 
 
 class _FileOrParameterScheduling(LoadFileScheduling):
-    """``--dist loadfile``, except that the files of ``SPLIT_BY_PARAMETER`` split by parameter."""
+    """``--dist loadfile``, but ``SPLIT_BY_PARAMETER`` by parameter and ``ONE_UNIT`` by folder."""
 
     def _split_scope(self, nodeid: str) -> str:
         path = nodeid.split("::", 1)[0]
+        for folder in ONE_UNIT:
+            if path.startswith(folder):
+                return folder
         if path in SPLIT_BY_PARAMETER and nodeid.endswith("]") and "[" in nodeid:
             return f"{path}[{nodeid.rsplit('[', 1)[1]}"
         return path

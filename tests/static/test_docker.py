@@ -604,18 +604,19 @@ def test_dockerfile_is_multi_stage_from_one_pinned_base(dockerfile: Path) -> Non
     """The venv links to the builder's interpreter, so every stage must come from the same pinned
     image, and that image's Python must be the one pyproject.toml requires."""
     stages = dockerfile_stages(dockerfile)
-    assert len(stages) >= 3, "expected base, builder and runtime stages"
+    assert len(stages) >= 4, "expected base, deps, builder and runtime stages"
     base = base_image(dockerfile)
     tag = image_tag(base)
     assert base.startswith("python:") and tag and tag != "latest"
     assert re.fullmatch(r"3\.11\.\d+-slim(-\w+)?", tag), (
         f"base image {base} is not Python 3.11.x slim"
     )
-    stage_names = [stage[0][1].split()[-1] for stage in stages[:1]]
+    stage_names = [stages[0][0][1].split()[-1]]
     for stage in stages[1:]:
         assert stage[0][1].split()[0] in stage_names, (
-            f"stage {stage[0][1]} is not built on the base"
+            f"stage {stage[0][1]} is not built on the base or a stage built on it"
         )
+        stage_names.append(stage[0][1].split()[-1])
 
 
 def test_both_images_share_one_python() -> None:
@@ -636,7 +637,9 @@ def test_final_stage_runs_as_non_root_without_build_tools(dockerfile: Path) -> N
     runs = " ".join(args for kw, args in final if kw == "RUN")
     assert not re.search(r"\b(apt-get|apt|pip)\s+install\b", runs), "install in the final stage"
     copies = [args for kw, args in final if kw == "COPY"]
-    assert copies == ["--from=builder /opt/venv /opt/venv"], f"the final stage copies {copies}"
+    # The pins' venv, then the package's files: an edit of src/ rebuilds only the second layer.
+    expected = ["--from=deps /opt/venv /opt/venv", "--from=builder /opt/course/ /opt/venv/"]
+    assert copies == expected, f"the final stage copies {copies}"
     env = " ".join(args for kw, args in final if kw == "ENV")
     assert "MLFLOW_DISABLE_TELEMETRY=true" in env
     assert final_command(dockerfile), f"{dockerfile.name} has no CMD"
@@ -714,12 +717,15 @@ def test_api_image_serves_on_its_port_and_checks_health() -> None:
 
 def test_api_image_builds_and_installs_the_wheel() -> None:
     """The image installs the same artefact a release publishes, not a source tree."""
-    runs = " ".join(args for kw, args in dockerfile_stages(API_DOCKERFILE)[1] if kw == "RUN")
+    builder = next(s for s in dockerfile_stages(API_DOCKERFILE) if s[0][1].endswith(" builder"))
+    runs = " ".join(args for kw, args in builder if kw == "RUN")
     built = re.search(r"pip wheel [^&;]*--no-deps[^&;]*--wheel-dir (\S+) \.", runs)
     assert built, "the builder does not build the course wheel"
     assert re.search(rf"pip install [^&;]*--no-deps {re.escape(built.group(1))}/\S+\.whl", runs), (
         "the image must install the wheel it built, not the source tree or a wheel from PyPI"
     )
+    # ... and what the runtime copies from /opt/course is that wheel, laid out as in the venv.
+    assert re.search(rf"--prefix /opt/course {re.escape(built.group(1))}/\S+\.whl", runs)
 
 
 def test_image_has_the_drivers_of_the_compose_mlflow_server() -> None:

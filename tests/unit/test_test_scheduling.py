@@ -33,3 +33,13 @@ def test_the_tests_of_one_lab_share_a_unit_and_two_labs_do_not() -> None:
     one = {_scope(f"{LABS}::{test}[stage2/b.ipynb]") for test in ("test_a", "test_b", "test_c")}
     assert len(one) == 1
     assert one != {_scope(f"{LABS}::test_a[stage2/c.ipynb]")}
+
+
+def test_the_container_tests_are_one_unit() -> None:
+    """They share one image build under a lock: spread over workers, one would wait on the other."""
+    scopes = {
+        _scope("tests/containers/test_api_image.py::test_runs_as_the_image_user_not_root"),
+        _scope("tests/containers/test_delivery.py::test_gate_staging_promote_production"),
+        _scope("tests/containers/test_kubernetes.py::test_the_liveness_probe_passes_in_the_pod"),
+    }
+    assert scopes == {"tests/containers/"}

@@ -171,6 +171,11 @@ def inputs_hash(engine: Engine, spec: ImageSpec, repo: Path, command: list[str])
     return digest.hexdigest()
 
 
+def build_record(spec: ImageSpec) -> Path:
+    """Where the inputs' hash and the image id of the last build of ``spec`` are kept."""
+    return user_cache("images") / (spec.tag.replace("/", "_").replace(":", "_") + ".json")
+
+
 def build(
     engine: Engine,
     spec: ImageSpec,
@@ -201,7 +206,7 @@ def build(
     command = build_command(engine, spec, repo, base, wheelhouse, no_cache)
     # What the last build of this tag was made from (the user cache, not an image label: a label
     # that changes with every edit would also change the cache keys of every layer).
-    record = user_cache("images") / (spec.tag.replace("/", "_").replace(":", "_") + ".json")
+    record = build_record(spec)
     inputs = inputs_hash(engine, spec, repo, command)
     last = json.loads(record.read_text()) if record.is_file() else {}
     if inputs and not no_cache and before and last == {"image_id": before, "inputs": inputs}:

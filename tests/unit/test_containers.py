@@ -40,6 +40,33 @@ def test_the_wheelhouse_gets_the_pins_of_pip_and_of_the_build_backend() -> None:
     assert any(pin.startswith("setuptools==") for pin in pins)
 
 
+def test_the_wheelhouse_downloads_again_only_when_the_pins_or_its_files_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip reads the index for every pin even when every wheel is there: a stamp skips that."""
+    calls: list[list[str]] = []
+
+    def fake_pip(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        (tmp_path / "wheels" / "pkg-1.0-py3-none-any.whl").write_bytes(b"wheel")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(wheelhouse.subprocess, "run", fake_pip)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("pkg==1.0\n")
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    for _ in range(2):
+        assert wheelhouse.fill(requirements, REPO, folder) == folder
+    assert len(calls) == 1, "an unchanged wheelhouse was downloaded again"
+    requirements.write_text("pkg==1.0\nother==2.0\n")
+    wheelhouse.fill(requirements, REPO, folder)
+    assert len(calls) == 2, "new pins were not downloaded"
+    (folder / "pkg-1.0-py3-none-any.whl").unlink()
+    wheelhouse.fill(requirements, REPO, folder)
+    assert len(calls) == 3, "a deleted wheel was not downloaded again"
+
+
 def test_an_engine_that_is_not_installed_is_named_in_the_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

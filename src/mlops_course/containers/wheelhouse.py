@@ -7,6 +7,9 @@ byte), and safe for the labs: a ``RUN`` step of a learner's Dockerfile reaches n
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import subprocess
 import sys
@@ -37,7 +40,9 @@ def build_pins(repo: Path) -> list[str]:
 def fill(requirements: Path, repo: Path, folder: Path | None = None) -> Path:
     """Download the wheels of ``requirements`` (and `build_pins`) into the wheelhouse.
 
-    pip skips what is already there, so a second call costs a few seconds. Binary wheels only:
+    pip skips what is already there, but still reads the index's metadata for every pin (about
+    10 s for the API's 98). So a stamp records what a successful download was asked for and which
+    files it left: while both are unchanged, nothing runs. Binary wheels only:
     an sdist would need a compiler in the image, which the course's images do not have.
 
     Parameters
@@ -50,13 +55,24 @@ def fill(requirements: Path, repo: Path, folder: Path | None = None) -> Path:
         Where the wheels go; default ``~/.cache/mlops-course/wheelhouse``.
     """
     folder = folder or user_cache("wheelhouse")
+    pins = build_pins(repo)
+    asked = hashlib.sha256(json.dumps([requirements.read_text(), pins]).encode()).hexdigest()
+    stamp = folder / f".filled-{requirements.name}.json"
+    if stamp.is_file():
+        last = json.loads(stamp.read_text())
+        if last.get("asked") == asked and all((folder / f).is_file() for f in last["files"]):
+            return folder
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
     command += ["--only-binary=:all:", "--no-deps", "--dest", str(folder)]
-    command += ["--requirement", str(requirements), *build_pins(repo)]
+    command += ["--requirement", str(requirements), *pins]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ContainerError(
             f"downloading the wheels of {requirements.name} failed: is the package index "
             f"reachable (pip config list)?\n{result.stderr.strip()[-2000:]}"
         )
+    files = sorted(p.name for p in folder.glob("*.whl"))
+    partial = stamp.with_name(f"{stamp.name}.{os.getpid()}")
+    partial.write_text(json.dumps({"asked": asked, "files": files}))
+    partial.replace(stamp)  # atomic: two xdist workers may fill at once
     return folder

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 
+from mlops_course import http_client
 from mlops_course.exits import ServiceUnreachable
 from mlops_course.settings import get_settings
 
@@ -41,7 +42,7 @@ def require_server(uri: str | None = None, timeout: float = 3.0) -> str:
     if not uri.startswith(("http://", "https://")):
         return uri
     try:
-        response = httpx.get(uri.rstrip("/") + "/health", timeout=timeout, trust_env=False)
+        response = http_client.client().get(uri.rstrip("/") + "/health", timeout=timeout)
     except httpx.HTTPError as error:
         reason = type(error).__name__
         raise TrackingServerUnavailable(

@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from mlops_course import http_client
 from mlops_course.containers import kubernetes, running
 from mlops_course.containers.engine import ContainerError, Engine
 from mlops_course.registry import CHALLENGER, CHAMPION
@@ -102,7 +101,7 @@ def deploy(
     engine.run("kube", "play", "--replace", *network, str(path), what=f"deploying to {env}")
     container = running.Container(engine, f"{_pod_name(env)}-api", f"http://127.0.0.1:{port}")
     container.wait_ready(timeout=timeout)
-    ready = httpx.get(container.url + "/ready", timeout=5, trust_env=False).json()
+    ready = http_client.client().get(container.url + "/ready", timeout=5).json()
     ids = pod_ids(engine, env)
     return Deployed(env, ids[0] if ids else "", container.url, str(ready["model"]["version"]))
 
@@ -121,13 +120,13 @@ def smoke(url: str, expected_version: str | None = None) -> list[str]:
         The model version it must serve (the gate's challenger, the promoted champion).
     """
     problems = []
-    ready = httpx.get(url + "/ready", timeout=5, trust_env=False)
+    ready = http_client.client().get(url + "/ready", timeout=5)
     if ready.status_code != 200:
         return [f"/ready answered {ready.status_code}: {ready.text[:300]}"]
     served = str(ready.json()["model"]["version"])
     if expected_version is not None and served != expected_version:
         problems.append(f"serves version {served}, expected {expected_version}")
-    answer = httpx.post(url + "/predict", json=EXAMPLE_TRIP, timeout=10, trust_env=False)
+    answer = http_client.client().post(url + "/predict", json=EXAMPLE_TRIP, timeout=10)
     if answer.status_code != 200:
         return [*problems, f"/predict answered {answer.status_code}: {answer.text[:300]}"]
     duration = answer.json()["duration_min"]

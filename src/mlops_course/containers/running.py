@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from mlops_course import http_client
 from mlops_course.containers.engine import LABELS, ContainerError, Engine
 
 
@@ -110,7 +111,7 @@ class Container:
             if status in {"exited", "stopped", "dead"}:
                 raise self._exited()
             try:
-                response = httpx.get(self.url + path, timeout=2.0, trust_env=False)
+                response = http_client.client().get(self.url + path, timeout=2.0)
                 if response.status_code == 200:
                     return time.monotonic() - start
                 last = f"{response.status_code} {response.text[:300]}"

@@ -55,14 +55,21 @@ def _run_uvicorn_here(cmd: list[str], *, extra_env: dict[str, str] | None = None
 
 
 def in_process_available() -> bool:
-    """Whether this MLflow still has the spawn this module replaces (read, not imported)."""
-    from importlib.util import find_spec
+    """Whether this MLflow still has the spawn this module replaces (read, not imported).
 
-    spec = find_spec("mlflow.server")
+    Read from the file: importing ``mlflow.server`` to look costs seconds, and so would
+    ``find_spec("mlflow.server")``, which imports the ``mlflow`` package first.
+    """
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("mlflow")
     if spec is None or spec.origin is None:
         return False
-    with open(spec.origin, encoding="utf-8") as source:
-        text = source.read()
+    server = Path(spec.origin).parent / "server" / "__init__.py"
+    if not server.is_file():
+        return False
+    text = server.read_text(encoding="utf-8")
     return "from mlflow.utils.process import _exec_cmd" in text and "_exec_cmd(\n" in text
 
 

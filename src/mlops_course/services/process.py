@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from mlops_course import http_client
 from mlops_course.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,7 @@ class Service:
 
     def is_healthy(self) -> bool:
         try:
-            # trust_env=False: a proxy from the environment must never see loopback traffic.
-            response = httpx.get(self.url + self.health_path, timeout=2.0, trust_env=False)
+            response = http_client.client().get(self.url + self.health_path, timeout=2.0)
             return response.status_code == 200
         except httpx.HTTPError:
             return False

@@ -1,8 +1,14 @@
-"""Guards shared by every test: nothing may reach the network except loopback.
+"""Guards shared by every test: nothing may reach the network except loopback, and nothing may
+write MLflow's defaults into the repository.
 
 The course promises to run offline. In-process code that tries to connect anywhere but
 127.0.0.1 / ::1 / a Unix socket fails the test at once with a message naming the address, instead
 of hanging on a timeout or passing on a machine that happens to be online.
+
+Code that reaches MLflow without a tracking URI does not fail: MLflow quietly creates
+``./mlflow.db`` (and ``./mlruns`` for artifacts) in the working directory, the repository. That is
+a test talking to a store nobody set up, so a session that leaves either behind (new, or changed)
+fails, naming it.
 
 ``make test`` runs every test file and notebook in one pytest session spread over pytest-xdist
 workers with ``--dist loadfile``: each file is one unit of work (the cells of a notebook must run
@@ -14,6 +20,7 @@ in order in one kernel, and a module's fixtures are built once), except in the f
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
@@ -75,3 +82,37 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+
+
+REPO = Path(__file__).resolve().parents[1]
+# What MLflow creates in the working directory when it is used without a tracking URI.
+MLFLOW_DEFAULTS = ("mlflow.db", "mlruns")
+_before = pytest.StashKey[dict[str, float]]()
+
+
+def _mtimes() -> dict[str, float]:
+    return {
+        name: (REPO / name).stat().st_mtime for name in MLFLOW_DEFAULTS if (REPO / name).exists()
+    }
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before xdist starts its workers (their collection imports the test modules)."""
+    session.config.stash[_before] = _mtimes()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # the controller checks once, after every worker has finished
+    before = session.config.stash.get(_before, {})
+    stray = sorted(name for name, mtime in _mtimes().items() if before.get(name) != mtime)
+    if stray:
+        message = (
+            f"the tests wrote {', '.join(stray)} into {REPO}: some code used MLflow without a "
+            "tracking URI (MLflow then creates its default store in the working directory)"
+        )
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message, red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

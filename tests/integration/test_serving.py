@@ -456,9 +456,13 @@ def test_drift_gauges_describe_the_served_traffic(trained, model_name: str, clie
 
 # The app for the generated requests exists at import time, because schemathesis reads the
 # OpenAPI spec while pytest collects the tests; its model is loaded by the fixture below. (The
-# lazy `schemathesis.pytest.from_fixture` fails under pytest 9.2: "no attribute _nodeid".)
+# lazy `schemathesis.pytest.from_fixture` fails under pytest 9.2: "no attribute _nodeid".) The
+# spec is the app's own, not fetched through `from_asgi`: that runs the app's start-up, which at
+# collection, before the session's server exists, loaded the model from MLflow's default store
+# and so created ./mlflow.db in the repository. `app` and `location` are what `from_asgi` sets.
 fuzz_app = create_app(_settings("it-serving-fuzz"))
-schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
+schema = schemathesis.openapi.from_dict(fuzz_app.openapi())
+schema.app, schema.location = fuzz_app, "/openapi.json"
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ timeouts, actions pinned by commit, no template injection, and CI that only call
 """
 
 import copy
+import importlib.metadata
 import json
 import re
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
 
@@ -271,6 +273,41 @@ def test_ci_unit_job_covers_the_newer_pythons_the_package_claims() -> None:
     newer = {f"3.{minor}" for minor in range(12, 20) if f"3.{minor}" in claimed}
     assert newer, "requires-python admits no version above 3.11: drop the unit job"
     assert set(matrix["python"]) == newer
+
+
+# The oldest 3.11 releases that learners really have: Debian 12's python3 (also the base the
+# course's images are built on where no registry answers) is 3.11.2.
+OLDEST_PYTHONS = ("3.11.0", "3.11.2")
+
+
+def test_every_pin_of_the_lock_installs_on_the_oldest_python_the_package_claims() -> None:
+    """requires-python says >=3.11; a pin whose own Requires-Python is narrower (soupsieve 4.1
+    wants >=3.11.5) breaks the install there, found first by building the course image on
+    Debian's Python. Read from the venv's installed metadata, so it runs offline."""
+    claimed = SpecifierSet(PYPROJECT_TOML["project"]["requires-python"])
+    assert all(version in claimed for version in OLDEST_PYTHONS)
+    pins = {}
+    for line in (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        if match := re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line):
+            pins[canonicalize_name(match[1])] = match[2]
+    narrower = {}
+    for dist in importlib.metadata.distributions():
+        name = canonicalize_name(dist.metadata["Name"])
+        if pins.get(name) != dist.version:
+            continue
+        wanted = SpecifierSet(dist.metadata.get("Requires-Python") or "")
+        if refused := [version for version in OLDEST_PYTHONS if version not in wanted]:
+            narrower[f"{name}=={dist.version}"] = f"Requires-Python {wanted}, not {refused}"
+    assert (
+        len(
+            {canonicalize_name(d.metadata["Name"]) for d in importlib.metadata.distributions()}
+            & set(pins)
+        )
+        > 250
+    ), "the venv does not hold the lock: nothing was checked"
+    assert narrower == {}, (
+        f"{narrower}: pin the newest release that still installs there in requirements.in"
+    )
 
 
 def test_ci_python_matches_the_project() -> None:

@@ -67,6 +67,29 @@ def test_the_wheelhouse_downloads_again_only_when_the_pins_or_its_files_change(
     assert len(calls) == 3, "a deleted wheel was not downloaded again"
 
 
+def test_a_wheel_compiled_on_this_machine_is_refused_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pure-Python sdist becomes a wheel the image can use; a compiled one must not slip in."""
+
+    def fake_pip(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        assert command[3] == "wheel" and "--no-deps" in command
+        (folder / "pure-1.0-py3-none-any.whl").write_bytes(b"wheel")
+        (folder / "native-2.0-cp311-cp311-linux_x86_64.whl").write_bytes(b"wheel")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(wheelhouse.subprocess, "run", fake_pip)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("pure==1.0\nnative==2.0\n")
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    with pytest.raises(ContainerError, match=r"native-2\.0-cp311-cp311-linux_x86_64\.whl") as error:
+        wheelhouse.fill(requirements, REPO, folder)
+    assert "pure-1.0" not in str(error.value)
+    assert not list(folder.glob(".filled-*")), "a refused wheelhouse must not be stamped as filled"
+    assert wheelhouse.COMPILED_HERE.search("x-1-cp311-cp311-manylinux_2_17_x86_64.whl") is None
+
+
 def test_an_engine_that_is_not_installed_is_named_in_the_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -19,6 +19,10 @@ from pathlib import Path
 from mlops_course.containers.engine import ContainerError
 from mlops_course.settings import user_cache
 
+# The platform tag of a wheel built from source on this machine; the index publishes only
+# portable ones (manylinux, musllinux, none-any).
+COMPILED_HERE = re.compile(r"-linux_[a-z0-9_]+\.whl$")
+
 
 def build_pins(repo: Path) -> list[str]:
     """The pins a build needs besides the requirements: pip (the Dockerfiles' own pin) and the
@@ -42,8 +46,14 @@ def fill(requirements: Path, repo: Path, folder: Path | None = None) -> Path:
 
     pip skips what is already there, but still reads the index's metadata for every pin (about
     10 s for the API's 98). So a stamp records what a successful download was asked for and which
-    files it left: while both are unchanged, nothing runs. Binary wheels only:
-    an sdist would need a compiler in the image, which the course's images do not have.
+    files it left: while both are unchanged, nothing runs.
+
+    ``pip wheel``, not ``pip download --only-binary``: a few pins exist only as a source
+    distribution (``antlr4-python3-runtime==4.9.3``, which DVC's hydra-core needs, in the full
+    lock), and the images install with ``--no-index``, so those are built into wheels here, on the
+    host. Only pure-Python ones are accepted: a wheel compiled on this machine
+    (``linux_x86_64``) could need a newer C library than the image has, and the images have no
+    compiler to build it themselves.
 
     Parameters
     ----------
@@ -62,8 +72,8 @@ def fill(requirements: Path, repo: Path, folder: Path | None = None) -> Path:
         last = json.loads(stamp.read_text())
         if last.get("asked") == asked and all((folder / f).is_file() for f in last["files"]):
             return folder
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
-    command += ["--only-binary=:all:", "--no-deps", "--dest", str(folder)]
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check"]
+    command += ["--prefer-binary", "--no-deps", "--wheel-dir", str(folder)]
     command += ["--requirement", str(requirements), *pins]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -72,6 +82,12 @@ def fill(requirements: Path, repo: Path, folder: Path | None = None) -> Path:
             f"reachable (pip config list)?\n{result.stderr.strip()[-2000:]}"
         )
     files = sorted(p.name for p in folder.glob("*.whl"))
+    if compiled := [name for name in files if COMPILED_HERE.search(name)]:
+        raise ContainerError(
+            f"{requirements.name}: {', '.join(compiled)} had no wheel on the index and was "
+            "compiled on this machine, which the images cannot use (no compiler, maybe an older "
+            "C library): pin a release that publishes manylinux wheels"
+        )
     partial = stamp.with_name(f"{stamp.name}.{os.getpid()}")
     partial.write_text(json.dumps({"asked": asked, "files": files}))
     partial.replace(stamp)  # atomic: two xdist workers may fill at once

@@ -1,7 +1,7 @@
 """Time ``make test``, the course's CI, fresh and warm, and write ``benchmarks/results/ci.json``.
 
 The budget is 600 s for a fresh clone (the virtual environment created from the lock, with a warm
-pip cache) and 420 s warm (``.venv`` present, nothing changed), on a 2-core machine. ``make test``
+uv cache) and 420 s warm (``.venv`` present, nothing changed), on a 2-core machine. ``make test``
 runs every suite in one pytest session spread over the cores, so its total is less than the sum
 of the suites; each suite is also timed alone (``make unit``, ``make grading``, ...) to show
 which part to make faster when the total grows.

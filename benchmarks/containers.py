@@ -178,12 +178,12 @@ def main() -> int:
             start = time.perf_counter()
             results["base_image"] = base.ensure_base(engine)
             results["seconds_base_image"] = round(time.perf_counter() - start, 1)
-        for spec in (images.API,):
+        for spec in (images.API, images.COURSE):
             with console.status(f"wheelhouse for {spec.tag}"):
                 start = time.perf_counter()
                 wheels = wheelhouse.fill(REPO / spec.requirements, REPO)
-                results["seconds_wheelhouse"] = round(time.perf_counter() - start, 1)
             name = spec.tag.split("/")[-1].split(":")[0].replace("-", "_")
+            results[f"{name}_seconds_wheelhouse"] = round(time.perf_counter() - start, 1)
             with console.status(f"building {spec.tag} from scratch"):
                 cold = images.build(engine, spec, REPO, str(results["base_image"]), wheels, True)
             with console.status(f"rebuilding {spec.tag}, nothing changed"):

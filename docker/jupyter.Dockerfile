@@ -29,8 +29,11 @@ FROM base AS deps
 ARG PIP_NO_INDEX
 ARG PIP_FIND_LINKS
 ARG PIP_CERT
+# Python 3.11's venv installs its bundled setuptools, unpinned and old (66.1 on Debian, 65.5 in
+# python:3.11): replaced by the pin `make venv` installs (pyproject.toml's build-system pin), so
+# the image holds exactly the packages of the course venv.
 RUN python -m venv /opt/venv \
- && pip install --no-cache-dir pip==26.3
+ && pip install --no-cache-dir pip==26.3 setuptools==80.9.0
 WORKDIR /build
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt

@@ -23,6 +23,19 @@ from mlops_course.settings import user_cache
 REPO = Path(__file__).resolve().parents[2]
 
 
+# pyproject.toml gives every test 300 s, setup included. The images are built in the setup of the
+# first test that needs them, and on a machine with an empty image store and wheelhouse that is
+# longer: the course image alone, every pin of the lock, took 335 s here with the wheels already
+# downloaded. Only a build can take that long; the tests themselves stay far below.
+COLD_BUILD_TIMEOUT = 1500
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/containers/" in item.nodeid and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(COLD_BUILD_TIMEOUT))
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     try:
@@ -45,6 +58,12 @@ def _build(engine: Engine, spec: images.ImageSpec) -> images.BuiltImage:
 @pytest.fixture(scope="session")
 def api_image(engine: Engine) -> images.BuiltImage:
     return _build(engine, images.API)
+
+
+@pytest.fixture(scope="session")
+def course_image(engine: Engine) -> images.BuiltImage:
+    """JupyterLab with every pin of requirements.txt (and compose's MLflow server)."""
+    return _build(engine, images.COURSE)
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,34 @@ def test_a_wheel_compiled_on_this_machine_is_refused_and_named(
     assert wheelhouse.COMPILED_HERE.search("x-1-cp311-cp311-manylinux_2_17_x86_64.whl") is None
 
 
+def test_the_same_tree_in_another_checkout_has_the_same_build_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone must not make the next build in this checkout rebuild, nor the reverse."""
+    monkeypatch.setattr(images, "image_id", lambda engine, tag: "sha256:base")
+
+    def checkout(name: str) -> Path:
+        repo = tmp_path / name
+        (repo / "docker").mkdir(parents=True)
+        (repo / "docker" / "x.Dockerfile").write_text("FROM ${BASE_IMAGE}\nCOPY src /src\n")
+        (repo / "docker" / "x.Dockerfile.dockerignore").write_text("*\n!src\n")
+        (repo / "src").mkdir()
+        (repo / "src" / "a.py").write_text("print('a')\n")
+        return repo
+
+    spec = images.ImageSpec("localhost/x:test", "docker/x.Dockerfile", "")
+
+    def inputs(repo: Path) -> str | None:
+        command = images.build_command(PODMAN, spec, repo, "base:1", Path("/wheels"))
+        assert str(repo) in " ".join(command)  # the command does name the checkout
+        return images.inputs_hash(PODMAN, spec, repo, command)
+
+    one, other = checkout("one"), checkout("other")
+    assert inputs(one) is not None and inputs(one) == inputs(other)
+    (other / "src" / "a.py").write_text("print('b')\n")
+    assert inputs(one) != inputs(other), "an edited file must change the inputs"
+
+
 def test_an_engine_that_is_not_installed_is_named_in_the_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -165,7 +165,11 @@ def inputs_hash(engine: Engine, spec: ImageSpec, repo: Path, command: list[str])
     if files is None:
         return None
     base = next(arg.split("=", 1)[1] for arg in command if arg.startswith("BASE_IMAGE="))
-    digest = hashlib.sha256(json.dumps([command, image_id(engine, base)]).encode())
+    # The command names the checkout's own paths: the same tree in another clone (benchmarks/ci.py
+    # builds in a fresh one, then in this one) builds the same image and must not rebuild it.
+    where = str(repo)
+    relative = [arg.replace(where, "<context>") for arg in command]
+    digest = hashlib.sha256(json.dumps([relative, image_id(engine, base)]).encode())
     for file in [dockerfile, dockerfile.with_name(dockerfile.name + ".dockerignore"), *files]:
         digest.update(file.relative_to(repo).as_posix().encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()

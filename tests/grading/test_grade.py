@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import nbformat
@@ -125,6 +126,31 @@ def test_sys_exit_and_a_dying_kernel_get_a_clear_message(course, make_solution, 
     assert by_id["check-add"].passed
     assert "kernel died" in by_id["check-add-negative"].message
     assert result.score == 2.0
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_the_kernel_and_its_sandbox_stop_when_the_notebook_is_graded(tmp_path: Path) -> None:
+    """A grader of a class starts one kernel per submission: none may outlive its notebook."""
+    from mlops_course.grading.grade import execute, sandbox_available
+
+    if not sandbox_available():
+        pytest.fail("bubblewrap is not installed: sudo apt-get install bubblewrap (.ci/run does)")
+    source = "import os\nopen('pids', 'w').write(f'{os.getpid()} {os.getppid()}')"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    assert execute(notebook, tmp_path, timeout=60) == {}
+    pids = [int(pid) for pid in (tmp_path / "pids").read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if _alive(pid)], f"kernel and sandbox {pids}: still running"
 
 
 def test_deleting_files_stays_inside_the_scratch_folder(course, make_solution, tmp_path) -> None:

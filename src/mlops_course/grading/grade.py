@@ -272,7 +272,10 @@ def execute(
     )
     stopped: str | None = None
     try:
-        with client.setup_kernel(env=_kernel_env(scratch), cwd=str(scratch)):
+        # nbclient shuts a kernel down only when it made the kernel manager itself: with the
+        # sandbox's manager (ours) it would leave the kernel running after the notebook, one
+        # idle kernel and its bwrap per graded submission (a class of 100 is 100 of them).
+        with client.setup_kernel(env=_kernel_env(scratch), cwd=str(scratch), cleanup_kc=True):
             for index, cell in enumerate(notebook.cells):
                 if stopped:
                     failures[cell.get("id", str(index))] = stopped

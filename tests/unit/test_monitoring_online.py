@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from mlops_course.data.simulate import simulate_day
 from mlops_course.monitoring.online import DriftMonitor
-from mlops_course.monitoring.trips import MONITORED
+from mlops_course.monitoring.trips import MONITORED, detect_trip_drift
 
 
 def _served(day: int, n: int, scenario: str = "none") -> pd.DataFrame:
@@ -84,6 +84,44 @@ def test_observe_is_safe_from_many_threads(reference: pd.DataFrame) -> None:
     for thread in threads:
         thread.join()
     assert monitor.rows == 2_000 and len(monitor.window()) == 2_000
+
+
+def test_the_joined_window_is_kept_and_equals_every_served_call_in_order(
+    reference: pd.DataFrame,
+) -> None:
+    """Under load a call is one row: the window is joined once, then extended, never rebuilt."""
+    monitor = DriftMonitor(reference, max_rows=250, min_rows=100)
+    served = _served(13, 400)
+    calls = []
+    for start in range(0, 400, 2):
+        call = served.iloc[start : start + 2]
+        calls.append(call)
+        if start % 4:  # predictions passed separately, as the API's micro-batcher does
+            monitor.observe(call.drop(columns="prediction"), call["prediction"].to_numpy())
+        else:
+            monitor.observe(call)
+        if start in (98, 298):
+            monitor.window()
+    expected = pd.concat(calls, ignore_index=True)[MONITORED].tail(250).reset_index(drop=True)
+    pd.testing.assert_frame_equal(monitor.window(), expected)
+    assert len(monitor._frames) == 1, "the joined window did not replace the calls it joined"
+    assert monitor.rows == 250
+
+
+def test_a_check_with_nothing_new_served_reuses_the_last_report(reference: pd.DataFrame) -> None:
+    """Prometheus scrapes every few seconds; an idle service must not recompute its drift."""
+    checks = []
+
+    def detect(ref: pd.DataFrame, current: pd.DataFrame):
+        checks.append(len(current))
+        return detect_trip_drift(ref, current)
+
+    monitor = DriftMonitor(reference, min_rows=100, detect=detect)
+    monitor.observe(_served(14, 200))
+    first = monitor.evaluate()
+    assert monitor.evaluate() is first and checks == [200]
+    monitor.observe(_served(15, 1))
+    assert monitor.evaluate() is not first and checks == [200, 201]
 
 
 def test_mistakes_are_explained(reference: pd.DataFrame) -> None:

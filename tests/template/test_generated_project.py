@@ -113,6 +113,18 @@ def test_dvc_repro_trains_logs_to_mlflow_and_passes_the_gate(trained_project: Pa
     assert len(runs) == 1
     assert {"mae", "rmse", "r2", "baseline_mae"} <= logged
     assert versions == [("my_mlops_project", 1)]
+    # The logged model states its packages at the project's pins (MLflow did not infer them).
+    (logged_requirements,) = trained_project.glob("mlruns/**/artifacts/requirements.txt")
+    pins = dict(
+        line.split("==")
+        for line in (trained_project / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    stated = dict(line.split("==") for line in logged_requirements.read_text().split())
+    assert sorted(stated) == ["mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops"]
+    assert {name: pins[name] for name in stated if name in pins} == {
+        name: version for name, version in stated.items() if name in pins
+    }
     env = project_env(trained_project.parent)
     gate = run([str(VENV_BIN / "python"), "-m", "src.pipelines.gate"], trained_project, env)
     assert "quality gate passed" in gate

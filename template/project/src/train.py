@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from src.data.schema import FEATURES, TARGET
 from src.data.split import split
 from src.models.metrics import baseline_score, score
-from src.models.model import TRUSTED_TYPES, build_model, save_model
+from src.models.model import TRUSTED_TYPES, build_model, model_requirements, save_model
 from src.utils.config import (
     CLEAN_DATA,
     MODEL_PATH,
@@ -61,6 +61,7 @@ def log_run(
             skops_trusted_types=TRUSTED_TYPES,
             signature=infer_signature(example, model.predict(example)),
             input_example=example.head(3),
+            pip_requirements=model_requirements(),
             registered_model_name=config["registered_model_name"],
         )
     return run.info.run_id

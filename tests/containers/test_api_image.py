@@ -10,7 +10,6 @@ healthcheck, a token passed as a plain variable shows in ``inspect``.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -36,18 +35,10 @@ from mlops_course.features import to_model_input
 from mlops_course.schema import EXAMPLE_TRIP, FEATURE_COLUMNS
 from mlops_course.services.process import free_port
 from mlops_course.train import TrainResult, train
+from tests.pins import canonical, read_pins
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "container-test-token-5f1c9a"  # a value that must never show up in `inspect`
-
-
-def _pins(path: Path) -> dict[str, str]:
-    """name -> version of a requirements file (or ``pip freeze``), names normalised as pip does."""
-    pins = {}
-    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-        if match := re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip()):
-            pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
-    return pins
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +185,8 @@ def test_the_token_reaches_the_api_but_no_inspect_shows_it(
 def test_the_image_holds_exactly_the_pinned_packages(api: running.Container) -> None:
     frozen = {}
     for line in api.exec("pip", "list", "--format=json").splitlines()[-1:]:
-        frozen = {re.sub(r"[-_.]+", "-", p["name"]).lower(): p["version"] for p in json.loads(line)}
-    expected = _pins(REPO / "docker" / "api-requirements.txt")
+        frozen = {canonical(p["name"]): p["version"] for p in json.loads(line)}
+    expected = read_pins(REPO / "docker" / "api-requirements.txt")
     expected |= {"mlops-course": "0.1.0", "pip": frozen.get("pip", "?")}
     assert frozen == expected
 

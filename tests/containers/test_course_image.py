@@ -10,7 +10,6 @@ running, a notebook with a failing cell.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -25,19 +24,12 @@ from mlops_course import services
 from mlops_course.containers import images, running, wheelhouse
 from mlops_course.containers.engine import ContainerError, Engine
 from mlops_course.services.process import free_port
+from tests.pins import canonical, parse_pins
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "stage1" / "01_data_collection.ipynb"
 JUPYTER_TOKEN = "course-image-test-token"
 HOME = "/home/mlops/course"
-
-
-def _pins(text: str) -> dict[str, str]:
-    pins = {}
-    for line in text.splitlines():
-        if match := re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip()):
-            pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
-    return pins
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +101,10 @@ def test_the_healthcheck_command_succeeds_and_fails_when_jupyterlab_is_down(
 
 def test_the_image_holds_exactly_the_pinned_packages(lab: running.Container) -> None:
     listed = json.loads(lab.exec("pip", "list", "--format=json").splitlines()[-1])
-    frozen = {re.sub(r"[-_.]+", "-", p["name"]).lower(): p["version"] for p in listed}
-    expected = _pins((REPO / "requirements.txt").read_text(encoding="utf-8"))
+    frozen = {canonical(p["name"]): p["version"] for p in listed}
+    expected = parse_pins((REPO / "requirements.txt").read_text(encoding="utf-8"))
     # What make venv adds to the lock: pip and setuptools, at the pins the builds use.
-    expected |= _pins("\n".join(wheelhouse.build_pins(REPO))) | {"mlops-course": "0.1.0"}
+    expected |= parse_pins("\n".join(wheelhouse.build_pins(REPO))) | {"mlops-course": "0.1.0"}
     assert frozen == expected
 
 
@@ -150,5 +142,5 @@ def test_a_notebook_kernel_logs_to_the_mlflow_server_it_is_given(
 def test_the_mlflow_service_of_compose_has_what_its_command_needs(lab: running.Container) -> None:
     """compose's ``mlflow`` runs from this image with a Postgres store and S3 artifacts."""
     script = "import psycopg2, boto3, mlflow.server, mlflow; print(mlflow.__version__)"
-    pinned = _pins((REPO / "requirements.txt").read_text(encoding="utf-8"))["mlflow"]
+    pinned = parse_pins((REPO / "requirements.txt").read_text(encoding="utf-8"))["mlflow"]
     assert lab.exec("python", "-c", script).strip() == pinned

@@ -29,6 +29,7 @@ from packaging.utils import canonicalize_name
 from mlops_course.containers import base
 from mlops_course.containers.kubernetes import HEALTH_COMMAND
 from mlops_course.serving import healthcheck
+from tests.pins import read_pins
 from tests.static.promql import promtool
 
 CheckJsonschema = Callable[..., subprocess.CompletedProcess[str]]  # the conftest fixture
@@ -738,18 +739,6 @@ def test_image_has_the_drivers_of_the_compose_mlflow_server() -> None:
 # --- the API image's pins: a checked subset of requirements.txt ---------------------------------
 
 
-def read_pins(path: Path) -> dict[str, str]:
-    """{canonical name: version} of a file of `name==version` lines."""
-    pins = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, _, version = line.partition("==")
-            assert version, f"{path.name}: {line!r} is not pinned with =="
-            pins[canonicalize_name(name)] = version
-    return pins
-
-
 def package_roots() -> list[str]:
     """The package's declared dependencies, web stack included (pip check demands them)."""
     pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
@@ -797,8 +786,8 @@ def expected_api_requirements() -> str:
 
 def test_api_pins_are_the_pins_of_requirements_txt() -> None:
     """The API must run the versions the tests ran: a pin that differs is a different program."""
-    everything = read_pins(REPO_ROOT / "requirements.txt")
-    api_pins = read_pins(API_REQUIREMENTS)
+    everything = read_pins(REPO_ROOT / "requirements.txt", strict=True)
+    api_pins = read_pins(API_REQUIREMENTS, strict=True)
     assert api_pins, f"{API_REQUIREMENTS.name} pins nothing: there is nothing to compare"
     for name, version in api_pins.items():
         assert name in everything, f"{name} is in api-requirements.txt, not in requirements.txt"

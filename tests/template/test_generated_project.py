@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.pins import read_pins
+
 from .conftest import VENV_BIN, generate, project_env, run
 
 TRIP = {"distance_km": 4.2, "hour": 8, "weekday": 1, "passengers": 1, "zone": "center"}
@@ -115,12 +117,8 @@ def test_dvc_repro_trains_logs_to_mlflow_and_passes_the_gate(trained_project: Pa
     assert versions == [("my_mlops_project", 1)]
     # The logged model states its packages at the project's pins (MLflow did not infer them).
     (logged_requirements,) = trained_project.glob("mlruns/**/artifacts/requirements.txt")
-    pins = dict(
-        line.split("==")
-        for line in (trained_project / "requirements.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    )
-    stated = dict(line.split("==") for line in logged_requirements.read_text().split())
+    pins = read_pins(trained_project / "requirements.txt")
+    stated = read_pins(logged_requirements, strict=True)
     assert sorted(stated) == ["mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops"]
     assert {name: pins[name] for name in stated if name in pins} == {
         name: version for name, version in stated.items() if name in pins

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from mlops_course.template import CHECKOUT_TEMPLATE
+from tests.pins import read_pins
 
 from .conftest import COMBINATIONS, VENV_BIN, combination_id
 
@@ -67,26 +68,16 @@ OPTIONAL = {
 }
 # Jinja that survived rendering; GitHub (`${{ }}`) and Grafana (`{{endpoint}}`) syntax is allowed.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{(?!endpoint\}\})|\{%|\{#")
-PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)$")
 
 
 def by_id(answers: dict) -> str:
     return combination_id(answers)
 
 
-def pins(path: Path) -> dict[str, str]:
-    """name -> version of every `name==version` line, names normalised as pip does."""
-    found = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if match := PIN.match(line.strip()):
-            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
-    return found
-
-
 def test_template_pins_are_the_course_pins() -> None:
     """The course installs and tests exactly these versions, so a generated project installs."""
-    template_pins = pins(CHECKOUT_TEMPLATE / "project" / "requirements.txt")
-    course_pins = pins(REPO_ROOT / "requirements.txt")
+    template_pins = read_pins(CHECKOUT_TEMPLATE / "project" / "requirements.txt")
+    course_pins = read_pins(REPO_ROOT / "requirements.txt")
     assert template_pins, "the template's requirements.txt pins nothing"
     different = {
         name: (version, course_pins.get(name))

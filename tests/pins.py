@@ -9,12 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 _PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)")
-
-
-def canonical(name: str) -> str:
-    """A distribution name as pip compares it (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def parse_pins(text: str, *, strict: bool = False, source: str = "the text") -> dict[str, str]:
@@ -31,7 +28,7 @@ def parse_pins(text: str, *, strict: bool = False, source: str = "the text") -> 
         if match is None:
             assert not strict, f"{source}: {line!r} is not pinned with =="
             continue
-        pins[canonical(match[1])] = match[2]
+        pins[canonicalize_name(match[1])] = match[2]
     return pins
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+from packaging.utils import canonicalize_name
 
 from mlops_course import registry, services
 from mlops_course.containers import base, images, running, wheelhouse
@@ -35,7 +36,7 @@ from mlops_course.features import to_model_input
 from mlops_course.schema import EXAMPLE_TRIP, FEATURE_COLUMNS
 from mlops_course.services.process import free_port
 from mlops_course.train import TrainResult, train
-from tests.pins import canonical, read_pins
+from tests.pins import read_pins
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "container-test-token-5f1c9a"  # a value that must never show up in `inspect`
@@ -185,7 +186,7 @@ def test_the_token_reaches_the_api_but_no_inspect_shows_it(
 def test_the_image_holds_exactly_the_pinned_packages(api: running.Container) -> None:
     frozen = {}
     for line in api.exec("pip", "list", "--format=json").splitlines()[-1:]:
-        frozen = {canonical(p["name"]): p["version"] for p in json.loads(line)}
+        frozen = {canonicalize_name(p["name"]): p["version"] for p in json.loads(line)}
     expected = read_pins(REPO / "docker" / "api-requirements.txt")
     expected |= {"mlops-course": "0.1.0", "pip": frozen.get("pip", "?")}
     assert frozen == expected

@@ -19,12 +19,13 @@ import httpx
 import nbformat
 import pytest
 from mlflow.tracking import MlflowClient
+from packaging.utils import canonicalize_name
 
 from mlops_course import services
 from mlops_course.containers import images, running, wheelhouse
 from mlops_course.containers.engine import ContainerError, Engine
 from mlops_course.services.process import free_port
-from tests.pins import canonical, parse_pins
+from tests.pins import parse_pins, read_pins
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "stage1" / "01_data_collection.ipynb"
@@ -101,8 +102,8 @@ def test_the_healthcheck_command_succeeds_and_fails_when_jupyterlab_is_down(
 
 def test_the_image_holds_exactly_the_pinned_packages(lab: running.Container) -> None:
     listed = json.loads(lab.exec("pip", "list", "--format=json").splitlines()[-1])
-    frozen = {canonical(p["name"]): p["version"] for p in listed}
-    expected = parse_pins((REPO / "requirements.txt").read_text(encoding="utf-8"))
+    frozen = {canonicalize_name(p["name"]): p["version"] for p in listed}
+    expected = read_pins(REPO / "requirements.txt")
     # What make venv adds to the lock: pip and setuptools, at the pins the builds use.
     expected |= parse_pins("\n".join(wheelhouse.build_pins(REPO))) | {"mlops-course": "0.1.0"}
     assert frozen == expected
@@ -142,5 +143,5 @@ def test_a_notebook_kernel_logs_to_the_mlflow_server_it_is_given(
 def test_the_mlflow_service_of_compose_has_what_its_command_needs(lab: running.Container) -> None:
     """compose's ``mlflow`` runs from this image with a Postgres store and S3 artifacts."""
     script = "import psycopg2, boto3, mlflow.server, mlflow; print(mlflow.__version__)"
-    pinned = parse_pins((REPO / "requirements.txt").read_text(encoding="utf-8"))["mlflow"]
+    pinned = read_pins(REPO / "requirements.txt")["mlflow"]
     assert lab.exec("python", "-c", script).strip() == pinned

@@ -64,6 +64,10 @@ book: $(STAMP) ## execute every notebook in the toc and build the site into _bui
 # TEST_PATHS, slowest first, so both cores stay busy to the end. Run alone, each suite is its own
 # target. One thread per process: two workers each fitting models with two OpenMP threads
 # oversubscribe two cores (a half-second fit took twenty seconds); the results are identical.
+# The session also starts a fork server (src/mlops_course/forkserver.py, tests/conftest.py): the
+# MLflow servers, APIs and `mlops-course` steps it starts are forks of one interpreter that has
+# imported them, not new interpreters that each import MLflow and scikit-learn again.
+# `MLOPS_FORKSERVER=off make test` starts every one as an ordinary process.
 JOBS ?= $(shell $(PYTHON) -c 'import os; print(os.cpu_count() or 1)')
 XDIST = --numprocesses $(JOBS) --dist loadfile --no-loadscope-reorder
 NBVAL = --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg

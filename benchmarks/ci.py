@@ -82,10 +82,21 @@ def suite_seconds(output: str) -> dict[str, float]:
     return {suite: round(value, 1) for suite, value in sorted(seconds.items())}
 
 
+def forked_count(output: str) -> int:
+    """How many processes make test's fork server forked (tests/conftest.py prints the line)."""
+    found = re.search(r"^fork server: (\d+) processes forked", output, re.M)
+    return int(found.group(1)) if found else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-fresh", action="store_true", help="keep the old fresh figures")
     parser.add_argument("--suites-alone", action="store_true", help="also time each suite alone")
+    parser.add_argument(
+        "--without-forkserver",
+        action="store_true",
+        help="also time the warm run with every process started as an ordinary one",
+    )
     args = parser.parse_args()
     old: dict[str, object] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     kept = [
@@ -93,6 +104,7 @@ def main() -> int:
         for prefix, skip in [
             ("seconds_fresh_", args.skip_fresh),
             ("seconds_alone_", not args.suites_alone),
+            ("seconds_warm_make_test_without_forkserver", not args.without_forkserver),
         ]
         if skip
     ]
@@ -112,9 +124,14 @@ def main() -> int:
     warm, output = timed_make("test", REPO, env)
     results["seconds_warm_make_test"] = round(warm, 1)
     results["tests_and_notebook_cells_passed"] = passed_count(output)
+    results["processes_forked_in_warm_run"] = forked_count(output)
     results["workers"] = os.cpu_count() or 1
     for suite, seconds in suite_seconds(output).items():
         results[f"test_seconds_in_warm_run_{suite}"] = seconds
+
+    if args.without_forkserver:  # right after the warm run, so both see the same machine
+        seconds, _ = timed_make("test", REPO, {**env, "MLOPS_FORKSERVER": "off"})
+        results["seconds_warm_make_test_without_forkserver"] = round(seconds, 1)
 
     if args.suites_alone:
         for suite in suites():

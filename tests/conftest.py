@@ -19,11 +19,15 @@ in order in one kernel, and a module's fixtures are built once), except in the f
 
 from __future__ import annotations
 
+import collections
+import os
 import socket
 from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
+
+from mlops_course import forkserver
 
 _LOOPBACK = ("127.", "::1", "localhost")
 _real_connect = socket.socket.connect
@@ -116,3 +120,44 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         if reporter is not None:
             reporter.write_line(message, red=True, bold=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# The session's fork server (mlops_course/forkserver.py): MLflow servers, the API and the
+# `mlops-course` steps the tests, notebooks and DVC start become forks of one interpreter that has
+# imported them, instead of each importing MLflow, scikit-learn and pandas anew. Started in the
+# controller before xdist starts its workers, which inherit MLOPS_FORKSERVER (and so do their
+# kernels and commands). `MLOPS_FORKSERVER=off make test` runs every process as an ordinary one.
+_forkserver = pytest.StashKey[forkserver.Server]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or forkserver.ENV in os.environ:
+        return  # a worker uses the controller's; a server (or "off") was set from outside
+    if forkserver.supported():
+        config.stash[_forkserver] = forkserver.Server()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    server = terminalreporter.config.stash.get(_forkserver, None)
+    if server is None:
+        return
+    lines = server.log_path.read_text(errors="replace").splitlines()
+    forked = collections.Counter(line.split()[1] for line in lines if line.startswith("forked "))
+    refused = [line for line in lines if line.startswith("refused ")]
+    terminalreporter.write_line(
+        f"fork server: {sum(forked.values())} processes forked "
+        f"({', '.join(f'{name} {count}' for name, count in forked.most_common())}), "
+        f"{len(refused)} refused"
+    )
+    for line in sorted(set(refused)):
+        terminalreporter.write_line(f"  {line}")
+    errors = [line for line in lines if not line.startswith(("forked ", "refused "))]
+    if errors:
+        terminalreporter.write_line("fork server log:\n  " + "\n  ".join(errors[-20:]))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_forkserver, None)
+    if server is not None:
+        server.stop()

@@ -43,12 +43,17 @@ class ServiceUnreachable(RuntimeError):
     """
 
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
 def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
-    """Print a readable error (no traceback for what a person can fix) and exit with ``code``."""
-    _err.print(f"[bold red]error:[/] {escape(message)}")
+    """Print a readable error (no traceback for what a person can fix) and exit with ``code``.
+
+    The console is made here, not when this module is imported: a Console reads the terminal's
+    width and colours (``COLUMNS``, ``NO_COLOR``, ...) when it is made, and every module imports
+    this one, including make test's fork server (mlops_course.forkserver), whose children must
+    print as the process they stand for, not as the server.
+    """
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(message)}"
+    )
     raise typer.Exit(int(code))
 
 

@@ -52,8 +52,6 @@ GIT_IDENTITY = [
     "tag.gpgsign=false",
 ]
 
-console = Console()
-
 
 class TemplateError(Exception):
     """A mistake a person can fix: the message says what was wrong and what to do."""
@@ -343,7 +341,7 @@ def new_command(
         )
     except (TemplateError, ValueError, CopierError) as error:
         fail(str(error))
-    console.print(f"template {version.tag}; update later with: mlops-course update {path}")
+    Console().print(f"template {version.tag}; update later with: mlops-course update {path}")
 
 
 def update_command(
@@ -356,6 +354,7 @@ def update_command(
         version, conflicts = update_project(path, quiet=False)
     except (TemplateError, ValueError, CopierError) as error:
         fail(str(error))
+    console = Console()  # made on use: it reads the terminal then (see exits.fail)
     console.print(f"{path} is now at template {version.tag}; review with `git diff`")
     for conflict in conflicts:
         console.print(f"[yellow]conflict to resolve:[/] {conflict}")

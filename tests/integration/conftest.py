@@ -20,11 +20,14 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from mlops_course import services
+from mlops_course import forkserver, services
 from mlops_course.settings import get_settings
 
 
 def _is_developer_variable(key: str) -> bool:
+    """A setting of the developer's shell; the session's fork server (make test's) is not one."""
+    if key == forkserver.ENV:
+        return False
     return key.upper().startswith("MLOPS_") or key.upper() == "MLFLOW_TRACKING_URI"
 
 
@@ -49,7 +52,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in list(os.environ):
-        if key.upper().startswith("MLOPS_"):
+        if key.upper().startswith("MLOPS_") and key != forkserver.ENV:  # make test's, not theirs
             monkeypatch.delenv(key)
     monkeypatch.setenv("MLOPS_WORKDIR", str(tmp_path / "work"))
     monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path / "data"))

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from mlops_course import services
+from mlops_course import forkserver, services
 from mlops_course.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,12 +46,16 @@ def test_mlflow_server_answers_and_stops_with_its_helpers(tmp_path: Path) -> Non
     assert _group_gone(server.pid)
 
 
-def test_the_server_is_mlflows_own_command_in_one_interpreter(tmp_path: Path) -> None:
+def test_the_server_is_mlflows_own_command_in_one_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`mlflow_main` runs ``mlflow server`` with uvicorn in-process: one import of MLflow, not two.
 
     If a new MLflow no longer spawns uvicorn the way `mlflow_main` expects, the servers still
-    start (through the ``mlflow`` command), but this test fails and says where to look.
+    start (through the ``mlflow`` command), but this test fails and says where to look. The
+    process is looked at as a learner runs it: not a fork of make test's fork server.
     """
+    monkeypatch.delenv(forkserver.ENV, raising=False)
     from mlops_course.services import mlflow_main
 
     assert mlflow_main.in_process_available(), (

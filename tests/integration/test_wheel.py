@@ -147,14 +147,18 @@ def test_metadata_declares_the_package(wheel: Path) -> None:
 
 
 def test_the_cli_entry_point_is_declared(wheel: Path) -> None:
-    """pip writes the `mlops-course` executable from this line: the images' CMD runs it."""
+    """pip writes the `mlops-course` executable from this line: the images' CMD runs it.
+
+    The entry point is ``__main__.main``, not the Typer app itself: it must stay importable
+    without the CLI's imports (see mlops_course.forkserver).
+    """
     entry_points = dist_info(wheel, "entry_points.txt")
     section = re.search(r"\[console_scripts\]\n((?:.+\n?)+)", entry_points)
     assert section, entry_points
     scripts = dict(
         (part.strip() for part in line.split("=", 1)) for line in section.group(1).splitlines()
     )
-    assert scripts == {"mlops-course": "mlops_course.cli:app"}
+    assert scripts == {"mlops-course": "mlops_course.__main__:main"}
 
 
 def test_record_lists_every_file_with_its_hash(wheel: Path) -> None:

@@ -19,7 +19,16 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "mlops_course"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0: what everything may use: the data contract, settings, exit codes, metrics, helpers
-    ("mlops_course", "schema", "settings", "exits", "lazy", "evaluate", "http_client"),
+    (
+        "mlops_course",
+        "schema",
+        "settings",
+        "exits",
+        "lazy",
+        "evaluate",
+        "http_client",
+        "forkserver",
+    ),
     # 1: data (the simulator, collection, validation, leakage checks)
     ("data",),
     # 2: model inputs

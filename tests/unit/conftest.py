@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from mlops_course import forkserver
 from mlops_course.settings import get_settings
 
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in list(os.environ):
-        if key.upper().startswith("MLOPS_"):
+        if key.upper().startswith("MLOPS_") and key != forkserver.ENV:  # make test's, not theirs
             monkeypatch.delenv(key)
     monkeypatch.setenv("MLOPS_WORKDIR", str(tmp_path / "work"))
     monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path / "data"))

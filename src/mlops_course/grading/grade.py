@@ -37,6 +37,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
+from mlops_course import forkserver
 from mlops_course.grading.labs import is_graded, is_hidden, lab_id, tags
 from mlops_course.services import user_cache_dir
 
@@ -209,6 +210,9 @@ def _kernel_env(scratch: Path) -> dict[str, str]:
     )
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("MLOPS_TRACKING_URI", None)
+    # make test's fork server runs processes outside any sandbox: a submission must not reach it
+    # (its sandbox mounts its own /tmp as well, where the server's socket would be).
+    env.pop(forkserver.ENV, None)
     return env
 
 

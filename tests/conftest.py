@@ -122,9 +122,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# The session's fork server (mlops_course/forkserver.py): MLflow servers, the API and the
-# `mlops-course` steps the tests, notebooks and DVC start become forks of one interpreter that has
-# imported them, instead of each importing MLflow, scikit-learn and pandas anew. Started in the
+# The session's fork servers (mlops_course/forkserver.py): MLflow servers, APIs and the
+# `mlops-course` steps that tests, notebooks and DVC start become forks of an interpreter that has
+# imported them, instead of each importing MLflow, scikit-learn and pandas anew. Two servers: the
+# pipeline notebooks run DVC with PYTHONHASHSEED=0, which a fork cannot change. Started in the
 # controller before xdist starts its workers, which inherit MLOPS_FORKSERVER (and so do their
 # kernels and commands). `MLOPS_FORKSERVER=off make test` runs every process as an ordinary one.
 _forkserver = pytest.StashKey[forkserver.Server]()
@@ -132,29 +133,24 @@ _forkserver = pytest.StashKey[forkserver.Server]()
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or forkserver.ENV in os.environ:
-        return  # a worker uses the controller's; a server (or "off") was set from outside
-    if forkserver.supported():
-        config.stash[_forkserver] = forkserver.Server()
+    controller = not hasattr(config, "workerinput")
+    if controller and forkserver.ENV not in os.environ and forkserver.supported():
+        config.stash[_forkserver] = forkserver.Server(variants=({}, {"PYTHONHASHSEED": "0"}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     server = terminalreporter.config.stash.get(_forkserver, None)
     if server is None:
         return
-    lines = server.log_path.read_text(errors="replace").splitlines()
+    lines = server.log_lines()
     forked = collections.Counter(line.split()[1] for line in lines if line.startswith("forked "))
-    refused = [line for line in lines if line.startswith("refused ")]
     terminalreporter.write_line(
         f"fork server: {sum(forked.values())} processes forked "
-        f"({', '.join(f'{name} {count}' for name, count in forked.most_common())}), "
-        f"{len(refused)} refused"
+        f"({', '.join(f'{name} {count}' for name, count in forked.most_common())})"
     )
-    for line in sorted(set(refused)):
-        terminalreporter.write_line(f"  {line}")
-    errors = [line for line in lines if not line.startswith(("forked ", "refused "))]
-    if errors:
-        terminalreporter.write_line("fork server log:\n  " + "\n  ".join(errors[-20:]))
+    others = collections.Counter(line for line in lines if not line.startswith("forked "))
+    for line, count in others.most_common():
+        terminalreporter.write_line(f"  {count} x {line}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -23,8 +23,9 @@ How a forked process stands in for an ordinary one:
 - A child whose stub dies without a word (``SIGKILL`` to the stub's process group) kills itself
   and its own process group: nothing outlives its caller.
 - What a library reads once, when it is loaded, cannot change after a fork: the OpenMP thread
-  count, ``PYTHON*`` settings, the locale, ``HOME``. A request whose values of those differ from
-  the server's (or whose interpreter or flags differ) is refused, and runs as an ordinary process.
+  count, ``PYTHON*`` settings, the locale, ``HOME``. Each server listens on a socket named after
+  those settings (and its interpreter and flags), so a request goes only to a server that has
+  the same; with no such server, or if it refuses, it runs as an ordinary process.
 - The random generators are reseeded in each child, and ``tempfile`` and the course settings
   forget what the server computed, as a new process would.
 - The socket lives in a private (0700) folder; the grader removes the variable from its kernels'
@@ -98,6 +99,14 @@ def _load_time_state(env: dict[str, str]) -> dict[str, object]:
     }
 
 
+def _socket_path(folder: Path, state: dict[str, object]) -> Path:
+    """Where the server for ``state`` listens: one server per set of load-time settings."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+    return folder / f"{digest}.sock"
+
+
 def _send(sock: socket.socket, message: dict[str, object], fds: Sequence[int] = ()) -> None:
     """One message: a line of JSON, with ``fds`` attached to its first byte."""
     payload = json.dumps(message).encode() + b"\n"
@@ -136,18 +145,19 @@ def run(module: str, argv: Sequence[str]) -> None:
     Returns (without running anything) when no server is set, reachable or willing, or when
     this process is itself a fork; the caller then runs the module itself.
     """
-    path = os.environ.get(ENV, "")
-    if _forked or not path.startswith("/"):
+    folder = os.environ.get(ENV, "")
+    if _forked or not folder.startswith("/"):
         return
+    state = _load_time_state(dict(os.environ))
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        client.connect(path)
+        client.connect(str(_socket_path(Path(folder), state)))
         request: dict[str, object] = {
             "target": module,
             "argv": list(argv),
             "cwd": os.getcwd(),
             "env": dict(os.environ),
-            "state": _load_time_state(dict(os.environ)),
+            "state": state,
         }
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
@@ -208,7 +218,7 @@ def _run_module(module: str) -> None:
 def main() -> None:
     """``python -m mlops_course.forkserver MODULE ARGS``: run a module as a fork, else here."""
     if len(sys.argv) < 2:
-        sys.exit("usage: python -m mlops_course.forkserver MODULE [ARGS...] | --serve SOCKET")
+        sys.exit("usage: python -m mlops_course.forkserver MODULE [ARGS...] | --serve FOLDER PID")
     if sys.argv[1] == "--serve":
         # The module by its name, not this ``__main__`` copy: a child's entry point imports it
         # and must see the flag that says it is a fork.
@@ -258,43 +268,56 @@ def _consoles_made_at_import() -> list[str]:
 
 
 class Server:
-    """A fork server for this interpreter's children: started, it sets ``MLOPS_FORKSERVER``.
+    """Fork servers for this interpreter's children: started, they set ``MLOPS_FORKSERVER``.
 
-    ``start`` does not wait for the server to finish its imports (seconds): until its socket is
-    there, processes simply start as ordinary ones. The server stops when this process exits,
-    even if it is killed.
+    One server per entry of ``variants``, each with those variables added to this process's
+    environment: a child must match its server's load-time settings, and the DVC runs of the
+    pipeline notebooks fix ``PYTHONHASHSEED``. The constructor does not wait for the servers to
+    finish their imports (seconds): until a socket is there, processes start as ordinary ones.
+    The servers stop when this process exits, even if it is killed.
+
+    Jupyter kernels are not forked: pandas decides at import whether it runs in an interactive
+    session (its display options differ), so a kernel forked from a server that imported pandas
+    printed data frames as a script would (checked: nbval failed on the tour's tables).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, variants: Sequence[dict[str, str]] = ({},)) -> None:
         import subprocess
         import tempfile
 
         self.folder = Path(tempfile.mkdtemp(prefix="mlops-forkserver-"))  # mode 0700
-        self.path = self.folder / "socket"
-        self.log_path = self.folder / "server.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "mlops_course.forkserver", "--serve", str(self.path),
-                 str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        os.environ[ENV] = str(self.path)
+        self.processes = []
+        for number, variant in enumerate(variants):
+            with (self.folder / f"server-{number}.log").open("wb") as log:
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "mlops_course.forkserver", "--serve",
+                         str(self.folder), str(os.getpid())],
+                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                        env={**os.environ, **variant}, start_new_session=True,
+                    )
+                )  # fmt: skip
+        os.environ[ENV] = str(self.folder)
 
-    def stop(self) -> str:
-        """Stop the server, unset the variable; return its log (one line per request)."""
+    def log_lines(self) -> list[str]:
+        """What the servers logged: a line per fork, and why a server stopped."""
+        logs = sorted(self.folder.glob("server-*.log"))
+        return [line for log in logs for line in log.read_text(errors="replace").splitlines()]
+
+    def stop(self) -> None:
+        """Stop the servers, restore the variables, remove the folder."""
         import shutil
         import subprocess
 
-        if os.environ.get(ENV) == str(self.path):
+        if os.environ.get(ENV) == str(self.folder):
             del os.environ[ENV]
-        self.process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
-        self.process.kill()
-        log = self.log_path.read_text(errors="replace")
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+            process.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
-        return log
 
 
 def supported() -> bool:
@@ -302,8 +325,12 @@ def supported() -> bool:
     return hasattr(os, "pidfd_open") and hasattr(socket, "SCM_RIGHTS") and hasattr(os, "fork")
 
 
-def serve(path: Path, parent: int | None = None) -> None:
-    """Import ``PRELOAD``, then fork a child for each request on ``path`` until ``parent`` exits."""
+def serve(folder: Path, parent: int | None = None) -> None:
+    """Preload, then fork a child for each request until ``parent`` exits.
+
+    It listens in ``folder`` on the socket named after its own load-time settings, so that only
+    processes with the same settings ask it.
+    """
     import gc
     import importlib
     import threading
@@ -317,6 +344,7 @@ def serve(path: Path, parent: int | None = None) -> None:
     if consoles := _consoles_made_at_import():
         sys.exit(f"fork server: rich Consoles made at import, in {consoles}: make them on use")
     state = _load_time_state(dict(os.environ))
+    path = _socket_path(folder, state)
     gc.collect()
     gc.freeze()  # the children share the preloaded objects' memory instead of copying it
 

@@ -305,7 +305,7 @@ class Server:
         return [line for log in logs for line in log.read_text(errors="replace").splitlines()]
 
     def stop(self) -> None:
-        """Stop the servers, restore the variables, remove the folder."""
+        """Stop the servers, unset ``MLOPS_FORKSERVER``, remove the folder."""
         import shutil
         import subprocess
 
@@ -387,10 +387,9 @@ def serve(folder: Path, parent: int | None = None) -> None:
             for key, _ in selector.select():
                 if key.data == "parent":
                     stop = True
-                elif key.data == "wake":
+                elif key.data == "wake":  # a SIGCHLD: reaped below, after every wake-up
                     with contextlib.suppress(BlockingIOError):
                         os.read(wake_read, 4096)
-                    _reap(children)
                 else:
                     _accept(listener, state, children, close_in_child)
             _reap(children)
@@ -414,7 +413,8 @@ def _accept(
     if not request or len(fds) != 3 or request.get("state") != state:
         for fd in fds:
             os.close(fd)
-        _log(f"refused {request.get('target')}: {_difference(request.get('state'), state)}")
+        # Reached only by a request that chose this socket by mistake: the name is the state.
+        _log(f"refused {request.get('target')}: its load-time state is not this server's")
         with contextlib.suppress(OSError):
             _send(conn, {"refused": "the request differs from the server in load-time state"})
         conn.close()
@@ -442,19 +442,6 @@ def _accept(
 def _log(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def _difference(theirs: object, ours: dict[str, object]) -> str:
-    """Which load-time setting made the server refuse a request (for its log)."""
-    if not isinstance(theirs, dict):
-        return "not a request"
-    keys = [key for key in ours if key != "variables" and theirs.get(key) != ours[key]]
-    their_vars, our_vars = theirs.get("variables") or {}, ours["variables"]
-    assert isinstance(our_vars, dict)
-    keys += [
-        name for name in {*their_vars, *our_vars} if their_vars.get(name) != our_vars.get(name)
-    ]
-    return ", ".join(sorted(keys)) or "descriptors"
 
 
 def _reap(children: dict[int, tuple[socket.socket, int]]) -> None:

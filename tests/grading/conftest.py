@@ -22,12 +22,22 @@ def _code(cell_id: str, source: str, tags: list[str] | None = None, points: int 
 
 
 def mini_solution(lab: str = LAB) -> nbformat.NotebookNode:
-    """Two exercises, three visible checks (2+1+2 points) and one hidden check (1 point)."""
+    """Two exercises, three visible checks (2+1+2 points) and one hidden check (1 point).
+
+    The hidden check compares through a setup helper that calls a library function, so hostile
+    submissions (tests/grading/test_hostile.py) have a helper to redefine and a library to patch.
+    """
     intro = new_markdown_cell("# Mini lab\n\nObjectives: add and multiply. About 5 minutes.")
     intro.id = "intro"
     cells = [
         intro,
         _code("parameters", "FACTOR = 1", tags=["parameters"]),
+        _code(
+            "setup",
+            "import math\n\n\ndef close(value, expected):\n"
+            '    """Whether a result is the expected number (floats approximately)."""\n'
+            "    return math.isclose(value, expected)",
+        ),
         _code(
             "ex-add",
             "def add(a, b):\n    ### HINT: use +\n    ### BEGIN SOLUTION\n    return a + b\n"
@@ -35,7 +45,7 @@ def mini_solution(lab: str = LAB) -> nbformat.NotebookNode:
         ),
         _code("check-add", "assert add(1, 2) == 3, 'add(1, 2) should be 3'", ["grade"], 2),
         _code("check-add-negative", "assert add(-1, 1) == 0", ["grade"], 1),
-        _code("check-add-hidden", "assert add(0.5, 0.25) == 0.75", ["grade", "hidden"], 1),
+        _code("check-add-hidden", "assert close(add(0.5, 0.25), 0.75)", ["grade", "hidden"], 1),
         _code(
             "ex-mul",
             "def mul(a, b):\n    ### BEGIN SOLUTION\n    return a * b * FACTOR\n"

@@ -86,9 +86,23 @@ def test_failures_name_every_failing_cell_in_notebook_order(course, make_solutio
     assert next(iter(result.failures)) == "check-add"
     assert result.failures["check-add"].startswith("NotImplementedError")
     broken = _student(make_solution)
-    next(c for c in broken.cells if c.id == "parameters").source = "FACTOR = undefined_name"
+    next(c for c in broken.cells if c.id == "ex-add").source = "def add(a, b)\n    return a + b"
     result = grade_submission(_write(broken, tmp_path / "dan.ipynb"), solutions)
-    assert next(iter(result.failures)) == "parameters"
+    assert next(iter(result.failures)) == "ex-add"
+    assert result.failures["ex-add"].startswith("SyntaxError")
+
+
+def test_only_the_exercise_cells_of_a_submission_run(course, make_solution, tmp_path) -> None:
+    """Setup and parameters come from the solution; a cell the learner added never runs."""
+    solutions, _ = course
+    student = _student(make_solution)
+    next(c for c in student.cells if c.id == "parameters").source = "FACTOR = undefined_name"
+    _append(
+        student, "def add(a, b):\n    return a + b\n\ndef mul(a, b):\n    return a * b", "ex-mul"
+    )
+    result = grade_submission(_write(student, tmp_path / "kept.ipynb"), solutions)
+    assert "parameters" not in result.failures
+    assert result.score == 0, [(c.check, c.passed) for c in result.checks]
 
 
 def test_editing_a_check_does_not_help(course, make_solution, tmp_path) -> None:
@@ -107,25 +121,36 @@ def test_endless_loop_is_interrupted_and_the_rest_still_graded(
     course, make_solution, tmp_path
 ) -> None:
     solutions, _ = course
-    student = _append(_solve_add(_student(make_solution)), "while True:\n    pass", "ex-mul")
+    student = _solve_add(_student(make_solution))
+    next(c for c in student.cells if c.id == "ex-mul").source = "while True:\n    pass"
     result = grade_submission(_write(student, tmp_path / "loop.ipynb"), solutions, timeout=3)
     by_id = {c.check: c for c in result.checks}
     assert by_id["check-add"].passed and by_id["check-add-hidden"].passed
     assert not by_id["check-mul"].passed
 
 
+def _in_exercise(notebook: nbformat.NotebookNode, cell_id: str, code: str) -> nbformat.NotebookNode:
+    """``code`` run by an exercise cell, after what the cell already holds."""
+    cell = next(c for c in notebook.cells if c.id == cell_id)
+    cell.source = cell.source + "\n" + code
+    return notebook
+
+
 def test_sys_exit_and_a_dying_kernel_get_a_clear_message(course, make_solution, tmp_path) -> None:
     solutions, _ = course
-    exits = _append(_solve_add(_student(make_solution)), "import sys\nsys.exit(3)", "ex-add")
+    exits = _in_exercise(_solve_add(_student(make_solution)), "ex-add", "import sys\nsys.exit(3)")
     result = grade_submission(_write(exits, tmp_path / "exit.ipynb"), solutions)
     assert result.score == 4.0  # add's three checks pass (2 + 1 + 1); mul is unsolved
 
-    dies = _append(_solve_add(_student(make_solution)), "import os\nos._exit(1)", "check-add")
+    solved = _solve_add(_student(make_solution))
+    dies = _in_exercise(
+        solved, "ex-mul", "def mul(a, b):\n    return a * b\nimport os\nos._exit(1)"
+    )
     result = grade_submission(_write(dies, tmp_path / "dies.ipynb"), solutions, timeout=20)
     by_id = {c.check: c for c in result.checks}
-    assert by_id["check-add"].passed
-    assert "kernel died" in by_id["check-add-negative"].message
-    assert result.score == 2.0
+    assert by_id["check-add"].passed and by_id["check-add-hidden"].passed
+    assert "kernel died" in by_id["check-mul"].message, by_id["check-mul"].message
+    assert result.score == 4.0
 
 
 def _alive(pid: int) -> bool:
@@ -169,7 +194,7 @@ def test_deleting_files_stays_inside_the_scratch_folder(course, make_solution, t
         "        os.remove(path)"
     )
     path = _write(
-        _append(_solve_add(_student(make_solution)), wipe, "ex-add"),
+        _in_exercise(_solve_add(_student(make_solution)), "ex-add", wipe),
         sentinel.parent / "wiper.ipynb",
     )
     before = path.read_bytes()
@@ -255,7 +280,7 @@ def test_sandbox_blocks_writes_outside_the_scratch_folder(course, make_solution,
     target = tmp_path / "outside.txt"
     target.write_text("untouched")
     attack = f"from pathlib import Path\nPath({str(target)!r}).write_text('overwritten')"
-    student = _append(_solve_add(_student(make_solution)), attack, "ex-add")
+    student = _in_exercise(_solve_add(_student(make_solution)), "ex-add", attack)
     result = grade_submission(_write(student, tmp_path / "subs" / "attack.ipynb"), solutions)
     assert target.read_text() == "untouched"
     assert result.score == 4.0, "the sandbox must not break honest work"

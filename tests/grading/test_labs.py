@@ -47,15 +47,15 @@ def test_broken_markers_are_reported(source: str, problem: str) -> None:
 def test_student_version_drops_hidden_checks_and_outputs(make_solution) -> None:
     """Hidden checks and stored outputs never reach students; the solution is untouched."""
     solution = make_solution()
-    solution.cells[2].outputs = [nbformat.v4.new_output("stream", text="secret")]
-    solution.cells[2].execution_count = 3
+    solution.cells[3].outputs = [nbformat.v4.new_output("stream", text="secret")]
+    solution.cells[3].execution_count = 3
     student = make_student_version(solution)
     ids = [c.id for c in student.cells]
     assert "check-add-hidden" not in ids and "check-add" in ids
     assert all(c.get("outputs", []) == [] for c in student.cells if c.cell_type == "code")
     assert all(c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
-    assert "return a + b" not in student.cells[2].source
-    assert "return a + b" in solution.cells[2].source
+    assert "return a + b" not in student.cells[3].source
+    assert "return a + b" in solution.cells[3].source
 
 
 @pytest.mark.parametrize(
@@ -64,9 +64,9 @@ def test_student_version_drops_hidden_checks_and_outputs(make_solution) -> None:
         (lambda nb: nb.metadata.pop("mlops_course"), "assignment id"),
         (lambda nb: nb.metadata["mlops_course"].pop("minutes"), "minutes"),
         (lambda nb: nb.cells.pop(0), "learning objectives"),
-        (lambda nb: nb.cells[3].metadata.pop("points"), "metadata.points"),
+        (lambda nb: nb.cells[4].metadata.pop("points"), "metadata.points"),
         (lambda nb: nb.cells[1].metadata.pop("tags"), "parameters"),
-        (lambda nb: setattr(nb.cells[4], "id", "check-add"), "duplicated"),
+        (lambda nb: setattr(nb.cells[5], "id", "check-add"), "duplicated"),
         (
             lambda nb: [c.metadata.pop("tags", None) for c in nb.cells if c.id != "parameters"],
             "nothing would be graded",

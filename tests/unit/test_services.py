@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -159,3 +160,28 @@ def test_state_file_lives_in_workdir(tmp_path: Path) -> None:
     """The state is kept under MLOPS_WORKDIR, so separate work folders do not share services."""
     services.write_state({})
     assert (tmp_path / "work" / "services.json").exists()
+
+
+def test_stopping_a_service_whose_parent_does_not_reap_it_ends_when_it_has_exited(
+    tmp_path: Path,
+) -> None:
+    """A grading checker stops the MLflow server its sibling, the kernel, started.
+
+    The leader's zombie stays until the kernel reaps it, so ``killpg`` keeps seeing the group;
+    stop() must not wait out its timeout for a group whose processes have all exited.
+    """
+    parent = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen(['sleep', '60'], start_new_session=True)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)  # never reaps the child"
+    )
+    with subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True) as p:
+        try:
+            pid = int(p.stdout.readline())
+            service = Service("sleeper", "http://127.0.0.1:9", pid, tmp_path / "log")
+            os.killpg(pid, 15)
+            assert service._wait_gone(5), "the group's only process has exited"
+            assert not _group_gone(pid), "its zombie still holds the group (the test's premise)"
+        finally:
+            p.kill()

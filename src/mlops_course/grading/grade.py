@@ -16,16 +16,21 @@ untrusted submissions inside a container or VM.
 
 from __future__ import annotations
 
+import ast
 import copy
 import csv
 import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,7 +43,8 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
 from mlops_course import forkserver
-from mlops_course.grading.labs import is_graded, is_hidden, lab_id, tags
+from mlops_course.grading.isolation import describe
+from mlops_course.grading.labs import BEGIN, is_graded, is_hidden, lab_id, tags
 from mlops_course.services import user_cache_dir
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -182,10 +188,7 @@ def _error_message(cell: NotebookNode) -> str | None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             name, value = output.get("ename", "Error"), output.get("evalue", "")
-            if name == "NotImplementedError" and not value:
-                value = "an exercise this check needs is not done yet"
-            text = f"{name}: {value}".strip()
-            return _ANSI.sub("", text).rstrip(": ")[:400]
+            return describe(name, _ANSI.sub("", value))
     return None
 
 
@@ -238,6 +241,9 @@ def _sandboxed_kernel(scratch: Path) -> AsyncKernelManager:
         "--bind", str(scratch / "vartmp"), "/var/tmp",
         "--bind", str(scratch), str(scratch),
         "--die-with-parent",
+        # Even when the grader runs as root: no capability inside, so the kernel can neither
+        # remount the file system writable nor trace the checker (grading/isolation.py).
+        "--cap-drop", "ALL",
         "--chdir", str(scratch),
         sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
     ]  # fmt: skip
@@ -253,10 +259,15 @@ def execute(
     timeout: float,
     kernel_name: str = "python3",
     sandbox: bool | None = None,
+    *,
+    pass_fds: tuple[int, ...] = (),
+    timeout_of: Callable[[NotebookNode], float] | None = None,
 ) -> dict[str, str]:
     """Run every cell in ``scratch``; return the failure message of each failed or unrun cell.
 
     ``sandbox``: run the kernel under bubblewrap (default: whenever ``bwrap`` is installed).
+    ``pass_fds``: descriptors the kernel inherits (closed here once it has started).
+    ``timeout_of``: a cell's own timeout, where it differs from ``timeout``.
     """
     failures: dict[str, str] = {}
     sandbox = sandbox_available() if sandbox is None else sandbox
@@ -264,6 +275,7 @@ def execute(
         notebook,
         km=_sandboxed_kernel(scratch) if sandbox else None,
         timeout=int(timeout),
+        timeout_func=(lambda cell: int(timeout_of(cell))) if timeout_of else None,
         kernel_name=kernel_name,
         allow_errors=False,
         interrupt_on_timeout=True,
@@ -279,7 +291,11 @@ def execute(
         # nbclient shuts a kernel down only when it made the kernel manager itself: with the
         # sandbox's manager (ours) it would leave the kernel running after the notebook, one
         # idle kernel and its bwrap per graded submission (a class of 100 is 100 of them).
-        with client.setup_kernel(env=_kernel_env(scratch), cwd=str(scratch), cleanup_kc=True):
+        kernel = client.setup_kernel(
+            env=_kernel_env(scratch), cwd=str(scratch), cleanup_kc=True, pass_fds=pass_fds
+        )
+        with kernel:
+            _close(pass_fds)
             for index, cell in enumerate(notebook.cells):
                 if stopped:
                     failures[cell.get("id", str(index))] = stopped
@@ -297,6 +313,8 @@ def execute(
         pass
     except Exception as error:  # a broken kernel must not stop the grading of a class
         stopped = f"not run: the notebook could not be executed ({type(error).__name__}: {error})"
+    finally:
+        _close(pass_fds)
     for index, cell in enumerate(notebook.cells):
         key = cell.get("id", str(index))
         if cell.cell_type == "code" and key not in failures:
@@ -305,6 +323,176 @@ def execute(
                 failures[key] = message
             elif cell.get("execution_count") is None and cell.source.strip():
                 failures[key] = stopped or "not run"
+    return failures
+
+
+def _close(descriptors: tuple[int, ...]) -> None:
+    for descriptor in descriptors:
+        with suppress(OSError):
+            os.close(descriptor)
+
+
+def _defined_names(source: str) -> list[str]:
+    """The names a solution's exercise cell defines at top level: what the checks may use."""
+    names: list[str] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                elements = target.elts if isinstance(target, ast.Tuple) else [target]
+                names += [e.id for e in elements if isinstance(e, ast.Name)]
+    return list(dict.fromkeys(names))
+
+
+def _is_exercise(cell: NotebookNode) -> bool:
+    return cell.cell_type == "code" and BEGIN in cell.source and not is_graded(cell)
+
+
+@dataclass
+class _Split:
+    """A lab cut for grading: what the kernel runs, and the plan of the isolated checker."""
+
+    kernel: NotebookNode
+    steps: list[dict]
+    setup: list[str]  # ids of the setup cells (the kernel runs them before the checker exists)
+    order: list[str]  # every code cell of the solution, in order
+
+    def timeout_of(self, timeout: float) -> Callable[[NotebookNode], float]:
+        """A sync cell waits while the checker replays the cells up to the next exercise."""
+        replayed: dict[str, int] = {}
+        count, sync = 0, 0
+        for step in self.steps:
+            if step["kind"] == "exercise":
+                if sync:
+                    replayed[f"grading-sync-{sync}"] = count
+                sync, count = sync + 1, 0
+            else:
+                count += 1
+        replayed[f"grading-sync-{sync}"] = count
+        return lambda cell: timeout * (1 + replayed.get(cell.get("id", ""), 0)) + 30
+
+
+def split_for_grading(
+    submission: NotebookNode, solution: NotebookNode, plan_fd: int, result_fd: int, timeout: float
+) -> _Split:
+    """The kernel's notebook and the checker's plan for ``submission``.
+
+    The kernel runs the solution's setup (every code cell before the first exercise, with the
+    solution's parameters), starts the checker, then runs the submission's exercise cells and
+    nothing else of it: a cell the learner added or changed outside the exercises is not run,
+    so it cannot redefine a helper or patch a library. The checker replays the solution's
+    other cells, checks included, with the names each exercise defines.
+    """
+    code = [cell for cell in solution.cells if cell.cell_type == "code"]
+    first = next((i for i, cell in enumerate(code) if _is_exercise(cell)), len(code))
+    setup = [cell for cell in code[:first] if not is_graded(cell)]
+    learner = {cell.get("id"): cell for cell in submission.cells if cell.cell_type == "code"}
+    harness = new_code_cell(
+        "import mlops_course.grading.isolation as _grading\n"
+        f"_grading.start({plan_fd}, {result_fd}, timeout={timeout!r})"
+    )
+    harness.id = "grading-start"
+    cells = [copy.deepcopy(cell) for cell in setup] + [harness]
+    steps: list[dict] = []
+    for cell in code:
+        if cell in setup:
+            continue
+        if _is_exercise(cell):
+            mine = copy.deepcopy(learner[cell.id]) if cell.id in learner else new_code_cell("")
+            mine.id, mine.outputs, mine.execution_count = cell.id, [], None
+            sync = new_code_cell(
+                f"import mlops_course.grading.isolation as _grading\n_grading.sync({cell.id!r})"
+            )
+            sync.id = f"grading-sync-{len([s for s in steps if s['kind'] == 'exercise']) + 1}"
+            cells += [mine, sync]
+            steps.append({"kind": "exercise", "id": cell.id, "names": _defined_names(cell.source)})
+        else:
+            steps.append(
+                {"kind": "cell", "id": cell.id, "source": cell.source, "graded": is_graded(cell)}
+            )
+    kernel = copy.deepcopy(solution)
+    kernel.cells = cells
+    return _Split(kernel, steps, [c.id for c in setup], [c.id for c in code])
+
+
+def execute_isolated(
+    submission: NotebookNode,
+    solution: NotebookNode,
+    scratch: Path,
+    timeout: float,
+    kernel_name: str = "python3",
+    parameters: dict[str, object] | None = None,
+) -> dict[str, str]:
+    """Grade-run ``submission``: its exercises in the kernel, the checks in the checker.
+
+    Returns the failure message of each solution code cell that failed or did not run, in the
+    solution's order (mlops_course.grading.isolation explains the two processes).
+    """
+    if not hasattr(os, "fork"):
+        message = "not run: grading needs os.fork (Linux or macOS; on Windows use WSL)"
+        return {cell.id: message for cell in solution.cells if is_graded(cell)}
+    results_read, results_write = os.pipe()
+    with tempfile.TemporaryFile() as plan_file:
+        plan_fd = os.dup(plan_file.fileno())  # the kernel's copy: execute() closes it
+        split = split_for_grading(submission, solution, plan_fd, results_write, timeout)
+        plan_file.write(json.dumps({"steps": split.steps}).encode())
+        plan_file.flush()
+        os.lseek(plan_fd, 0, os.SEEK_SET)
+        lines: list[dict] = []
+        reader = threading.Thread(target=_read_results, args=(results_read, lines), daemon=True)
+        reader.start()
+        kernel_failures = execute(
+            inject_parameters(split.kernel, parameters or {}),
+            scratch,
+            timeout,
+            kernel_name,
+            pass_fds=(plan_fd, results_write),
+            timeout_of=split.timeout_of(timeout),
+        )
+    reader.join(60)
+    checker = next((line["pid"] for line in lines if type(line.get("pid")) is int), None)
+    if reader.is_alive() and checker:
+        with suppress(OSError):
+            os.kill(checker, signal.SIGKILL)
+        reader.join(10)
+    with suppress(OSError):
+        os.close(results_read)
+    return _merge_failures(split, kernel_failures, lines)
+
+
+def _read_results(descriptor: int, lines: list[dict]) -> None:
+    with os.fdopen(descriptor, "r", closefd=False) as results:
+        for line in results:
+            with suppress(ValueError):
+                data = json.loads(line)
+                if type(data) is dict:
+                    lines.append(data)
+
+
+def _merge_failures(split: _Split, kernel: dict[str, str], lines: list[dict]) -> dict[str, str]:
+    checked = {line["cell"]: line.get("error") for line in lines if type(line.get("cell")) is str}
+    died = next((m for m in kernel.values() if "kernel died" in m), None)
+    started = kernel.get("grading-start")
+    why = (
+        f"not run: the grading harness failed ({started})"
+        if started
+        else died and "not run: the kernel died in an earlier cell"
+    ) or "not run: the checks stopped before this cell"
+    exercises = {step["id"] for step in split.steps if step["kind"] == "exercise"}
+    failures: dict[str, str] = {}
+    for cell_id in split.order:
+        if cell_id in split.setup or cell_id in exercises:
+            message = kernel.get(cell_id)
+            if cell_id in exercises and checked.get(cell_id):
+                message = message or checked[cell_id]
+        elif cell_id in checked:
+            message = checked[cell_id]
+        else:
+            message = why
+        if message:
+            failures[cell_id] = message
     return failures
 
 
@@ -366,11 +554,10 @@ def grade_submission(
         return finish(f"no solution for lab {lab!r} in {solutions_dir} (known: {known})", [])
 
     solution = nbformat.read(solutions[lab], as_version=4)
-    merged = inject_parameters(merge_checks(submission, solution), parameters or {})
     scratch = Path(tempfile.mkdtemp(prefix="mlops-grade-"))
     _copy_lab_folder(solutions[lab].parent, scratch)
     try:
-        failures = execute(merged, scratch, timeout, kernel_name)
+        failures = execute_isolated(submission, solution, scratch, timeout, kernel_name, parameters)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.failures = failures

@@ -82,6 +82,8 @@ class Service:
                 os.killpg(self.pid, 0)
             except ProcessLookupError:
                 return True
+            if not _group_runs(self.pid):
+                return True
             time.sleep(0.05)
         return False
 
@@ -108,6 +110,34 @@ class Service:
 
 
 _RUNNING: dict[int, Service] = {}
+
+
+def _group_runs(group: int) -> bool:
+    """Whether ``group`` still runs, for a caller that is not its leader's parent.
+
+    A process that stops a service it did not start (a lab's grading checker, a sibling of the
+    service) cannot reap the exited leader, and the zombie keeps the group visible to ``killpg``
+    until its parent reaps it. For that caller a group whose processes have all exited is gone.
+    The leader's own parent reaps it (``_wait_gone``), so for it, and once the leader is reaped,
+    this answers True and ``killpg`` decides. Linux; elsewhere: assume it runs.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:
+            members.append((int(entry.name), fields[0], int(fields[1])))
+    leader_parent = next((ppid for pid, _, ppid in members if pid == group), None)
+    if leader_parent is None or leader_parent == os.getpid():
+        return True  # the caller reaped, or will reap, the leader: killpg decides
+    return any(state != "Z" for _, state, _ in members)
 
 
 @atexit.register

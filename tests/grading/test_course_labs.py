@@ -25,6 +25,7 @@ import functools
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from mlops_course.grading.grade import GradeResult, grade_submission
@@ -139,3 +140,20 @@ def test_generated_lab_matches_its_solution() -> None:
         lab = LABS / solution_path.relative_to(SOLUTIONS)
         expected = make_student_version(nbformat.read(solution_path, as_version=4))
         assert nbformat.read(lab, as_version=4).cells == expected.cells
+
+
+FIND_THE_DRIFT = SOLUTIONS / "stage4" / "03_find_the_drift.ipynb"
+INCIDENT = (44, "precipitation_mm")  # lab 4.3's answer: here and in its hidden checks, in no lab
+
+
+def test_the_report_lab_4_3_investigates_is_what_the_monitor_writes(monkeypatch) -> None:
+    """The lab reads its month from find_the_drift_report.csv, so no code in the learner's copy
+    knows the incident. Rebuilt here by the lab's own setup with the incident applied, the month
+    must equal the file: it is the monitor's output, not a hand-made table."""
+    cells = {c.id: c.source for c in nbformat.read(FIND_THE_DRIFT, as_version=4).cells}
+    monkeypatch.chdir(FIND_THE_DRIFT.parent)
+    namespace: dict[str, object] = {}
+    exec(cells["parameters"], namespace)
+    exec(cells["setup"], namespace)
+    rebuilt = namespace["monitoring_report"](INCIDENT)  # type: ignore[operator]
+    pd.testing.assert_frame_equal(namespace["report"], rebuilt, rtol=1e-6)  # type: ignore[arg-type]

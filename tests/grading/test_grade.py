@@ -127,6 +127,8 @@ def test_endless_loop_is_interrupted_and_the_rest_still_graded(
     by_id = {c.check: c for c in result.checks}
     assert by_id["check-add"].passed and by_id["check-add-hidden"].passed
     assert not by_id["check-mul"].passed
+    assert result.failures["ex-mul"].startswith("Timeout: the cell ran longer than 3 s")
+    assert "kernel died" not in result.failures["check-mul"], "the interrupt stops the cell only"
 
 
 def _in_exercise(notebook: nbformat.NotebookNode, cell_id: str, code: str) -> nbformat.NotebookNode:

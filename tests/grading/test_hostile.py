@@ -9,6 +9,8 @@ previous grader).
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -172,3 +174,33 @@ if leaks:
     result = hostile({"ex-add": WRONG_ADD + "\n" + attack})
     assert "LEAKED" not in result.failures.get("ex-add", ""), result.failures["ex-add"]
     assert result.score == 0, _passed(result)
+
+
+def test_the_kernel_cannot_read_the_solutions_or_their_git_history(
+    course, make_solution, tmp_path
+) -> None:
+    """The solutions hold every answer and the hidden checks; so does the repository's history."""
+    solutions, _ = course
+    git = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t"}
+    git |= {"GIT_COMMITTER_EMAIL": "t@t", "PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    for command in (["init", "-q"], ["add", "solutions"], ["commit", "-q", "-m", "solutions"]):
+        subprocess.run(["git", *command], cwd=tmp_path, env=git, check=True)
+    attack = (
+        "import os, pathlib\n"
+        "leaks = []\n"
+        f"for path in [{str(solutions / 'stage0' / 'mini.ipynb')!r}, {str(tmp_path / '.git')!r}]:\n"
+        "    path = pathlib.Path(path)\n"
+        "    if path.is_file() or (path.is_dir() and any(path.iterdir())):\n"
+        "        leaks.append(str(path))\n"
+        "if leaks:\n"
+        "    raise RuntimeError(f'LEAKED: {leaks}')\n"
+    )
+    notebook = make_student_version(make_solution())
+    cell = next(c for c in notebook.cells if c.get("id") == "ex-add")
+    cell.source = "def add(a, b):\n    return a + b\n" + attack
+    path = tmp_path / "submissions" / "reader.ipynb"
+    path.parent.mkdir()
+    nbformat.write(notebook, path)
+    result = grade_submission(path, solutions, timeout=30)
+    assert "ex-add" not in result.failures, result.failures["ex-add"]
+    assert _passed(result) == ADD_CHECKS, "hiding the solutions must not break honest work"

@@ -94,10 +94,27 @@ def test_generate_then_check_detects_every_kind_of_staleness(course: tuple[Path,
     assert stale(solutions, labs) == [f"{lab}: differs from its solution"]
     orphan = labs / "stage0" / "old.ipynb"
     orphan.write_text(lab.read_text())
-    assert f"{orphan}: has no solution notebook" in stale(solutions, labs)
+    assert f"{orphan}: has no solution" in stale(solutions, labs)
 
     generate(solutions, labs)
     assert stale(solutions, labs) == [] and not orphan.exists()
+
+
+def test_data_files_next_to_a_solution_are_copied_and_checked(course: tuple[Path, Path]) -> None:
+    """A lab that reads a file (lab 4.3's report) gets it in labs/, and --check guards it."""
+    solutions, labs = course
+    data = solutions / "stage0" / "report.csv"
+    data.write_text("day,feature\n44,precipitation_mm\n")
+    (solutions / "stage0" / ".ipynb_checkpoints").mkdir()
+    (solutions / "stage0" / ".ipynb_checkpoints" / "mini-checkpoint.ipynb").write_text("{}")
+    generate(solutions, labs)
+    copied = labs / "stage0" / "report.csv"
+    assert copied.read_bytes() == data.read_bytes()
+    assert sorted(p.name for p in (labs / "stage0").iterdir()) == ["mini.ipynb", "report.csv"]
+    copied.write_text("tampered")
+    assert stale(solutions, labs) == [f"{copied}: differs from its solution"]
+    data.unlink()
+    assert stale(solutions, labs) == [f"{copied}: has no solution"]
 
 
 def test_cli_generate_and_check(course: tuple[Path, Path]) -> None:

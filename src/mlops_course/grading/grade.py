@@ -224,12 +224,29 @@ def sandbox_available() -> bool:
     return shutil.which("bwrap") is not None
 
 
-def _sandboxed_kernel(scratch: Path) -> AsyncKernelManager:
+def secrets_of(solutions_dir: Path) -> list[Path]:
+    """What a graded kernel must not read: the solutions, and the Git history that holds them.
+
+    Other copies of the solutions on the grading machine stay readable: grade on a machine, or
+    in a container, that holds only what grading needs.
+    """
+    solutions = Path(solutions_dir).resolve()
+    hidden = [solutions]
+    for folder in [solutions, *solutions.parents]:
+        if (folder / ".git").exists():
+            hidden.append(folder / ".git")
+            break
+    return hidden
+
+
+def _sandboxed_kernel(scratch: Path, hidden: list[Path] | None = None) -> AsyncKernelManager:
     """A kernel manager whose kernel can write only inside ``scratch`` (needs bwrap).
 
     TMPDIR points into the scratch folder and /var/tmp is replaced by a folder inside it, because
     tools (tempfile, DVC's site cache) write there. /tmp itself stays read-only rather than
     replaced: the kernel's connection file may live there. Its TCP ports on loopback stay open.
+    Each path of ``hidden`` is covered by an empty folder (or, for a file, an empty file): the
+    solutions with their hidden checks, say.
     """
     for name in ("tmp", "vartmp", "kernels/grading-sandbox"):
         (scratch / name).mkdir(parents=True, exist_ok=True)
@@ -238,19 +255,34 @@ def _sandboxed_kernel(scratch: Path) -> AsyncKernelManager:
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
+        *[arg for path in hidden or [] if path.exists() for arg in _cover(path)],
         "--bind", str(scratch / "vartmp"), "/var/tmp",
         "--bind", str(scratch), str(scratch),
         "--die-with-parent",
+        # The kernel in a session (and process group) of its own, interrupted by a message: an
+        # interrupt signal sent to bwrap's group would kill bwrap, and the kernel with it.
+        "--new-session",
         # Even when the grader runs as root: no capability inside, so the kernel can neither
         # remount the file system writable nor trace the checker (grading/isolation.py).
         "--cap-drop", "ALL",
         "--chdir", str(scratch),
         sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
     ]  # fmt: skip
-    spec = {"argv": argv, "display_name": "grading sandbox", "language": "python"}
+    spec = {
+        "argv": argv,
+        "display_name": "grading sandbox",
+        "language": "python",
+        "interrupt_mode": "message",
+    }
     (scratch / "kernels" / "grading-sandbox" / "kernel.json").write_text(json.dumps(spec))
     specs = KernelSpecManager(kernel_dirs=[str(scratch / "kernels")])
     return AsyncKernelManager(kernel_name="grading-sandbox", kernel_spec_manager=specs)
+
+
+def _cover(path: Path) -> list[str]:
+    if path.is_dir():
+        return ["--tmpfs", str(path)]
+    return ["--ro-bind", os.devnull, str(path)]
 
 
 def execute(
@@ -262,18 +294,20 @@ def execute(
     *,
     pass_fds: tuple[int, ...] = (),
     timeout_of: Callable[[NotebookNode], float] | None = None,
+    hidden: list[Path] | None = None,
 ) -> dict[str, str]:
     """Run every cell in ``scratch``; return the failure message of each failed or unrun cell.
 
     ``sandbox``: run the kernel under bubblewrap (default: whenever ``bwrap`` is installed).
     ``pass_fds``: descriptors the kernel inherits (closed here once it has started).
     ``timeout_of``: a cell's own timeout, where it differs from ``timeout``.
+    ``hidden``: paths the sandboxed kernel must not see (secrets_of).
     """
     failures: dict[str, str] = {}
     sandbox = sandbox_available() if sandbox is None else sandbox
     client = NotebookClient(
         notebook,
-        km=_sandboxed_kernel(scratch) if sandbox else None,
+        km=_sandboxed_kernel(scratch, hidden or []) if sandbox else None,
         timeout=int(timeout),
         timeout_func=(lambda cell: int(timeout_of(cell))) if timeout_of else None,
         kernel_name=kernel_name,
@@ -305,7 +339,14 @@ def execute(
                 try:
                     client.execute_cell(cell, index)
                 except CellExecutionError:
-                    failures[cell.id] = _error_message(cell) or "the cell raised an error"
+                    message = _error_message(cell) or "the cell raised an error"
+                    # The grader interrupts a cell only when it runs past its timeout.
+                    if message.startswith("KeyboardInterrupt"):
+                        limit = timeout_of(cell) if timeout_of else timeout
+                        message = (
+                            f"Timeout: the cell ran longer than {limit:g} s and was interrupted"
+                        )
+                    failures[cell.id] = message
                 except DeadKernelError:
                     failures[cell.id] = "the kernel died in this cell (exit() or a crash?)"
                     stopped = "not run: the kernel died in an earlier cell"
@@ -318,9 +359,9 @@ def execute(
     for index, cell in enumerate(notebook.cells):
         key = cell.get("id", str(index))
         if cell.cell_type == "code" and key not in failures:
-            message = _error_message(cell)
-            if message:
-                failures[key] = message
+            found = _error_message(cell)
+            if found:
+                failures[key] = found
             elif cell.get("execution_count") is None and cell.source.strip():
                 failures[key] = stopped or "not run"
     return failures
@@ -371,7 +412,12 @@ class _Split:
             else:
                 count += 1
         replayed[f"grading-sync-{sync}"] = count
-        return lambda cell: timeout * (1 + replayed.get(cell.get("id", ""), 0)) + 30
+
+        def timeout_of(cell: NotebookNode) -> float:
+            cell_id = cell.get("id", "")
+            return timeout * (1 + replayed[cell_id]) + 30 if cell_id in replayed else timeout
+
+        return timeout_of
 
 
 def split_for_grading(
@@ -396,8 +442,9 @@ def split_for_grading(
     harness.id = "grading-start"
     cells = [copy.deepcopy(cell) for cell in setup] + [harness]
     steps: list[dict] = []
+    setup_ids = {cell.id for cell in setup}
     for cell in code:
-        if cell in setup:
+        if cell.id in setup_ids:
             continue
         if _is_exercise(cell):
             mine = copy.deepcopy(learner[cell.id]) if cell.id in learner else new_code_cell("")
@@ -424,6 +471,7 @@ def execute_isolated(
     timeout: float,
     kernel_name: str = "python3",
     parameters: dict[str, object] | None = None,
+    hidden: list[Path] | None = None,
 ) -> dict[str, str]:
     """Grade-run ``submission``: its exercises in the kernel, the checks in the checker.
 
@@ -450,6 +498,7 @@ def execute_isolated(
             kernel_name,
             pass_fds=(plan_fd, results_write),
             timeout_of=split.timeout_of(timeout),
+            hidden=hidden,
         )
     reader.join(60)
     checker = next((line["pid"] for line in lines if type(line.get("pid")) is int), None)
@@ -557,7 +606,15 @@ def grade_submission(
     scratch = Path(tempfile.mkdtemp(prefix="mlops-grade-"))
     _copy_lab_folder(solutions[lab].parent, scratch)
     try:
-        failures = execute_isolated(submission, solution, scratch, timeout, kernel_name, parameters)
+        failures = execute_isolated(
+            submission,
+            solution,
+            scratch,
+            timeout,
+            kernel_name,
+            parameters,
+            hidden=secrets_of(solutions_dir),
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.failures = failures

@@ -449,6 +449,7 @@ def _rebuild_exception(info: Any, decode: _Decoder) -> BaseException:
                 for error in decode(info["errors"])
             ]
             title = str(info.get("title", ""))
+            # The details are plain dicts with the keys of pydantic's InitErrorDetails TypedDict.
             return ValidationError.from_exception_data(title, details)  # type: ignore[arg-type]
         except Exception:
             pass
@@ -549,6 +550,7 @@ def _exactly(value: Any, kind: type) -> Any:
 
 def _dumps(value: Any) -> bytes:
     """What the checker sends the kernel: by value (cloudpickle), a Remote as its number."""
+    # cloudpickle ships no type information.
     import cloudpickle  # type: ignore[import-untyped]
 
     class Pickler(cloudpickle.Pickler):
@@ -887,6 +889,7 @@ def sync(exercise: str) -> None:
 
 def _user_namespace() -> dict[str, Any]:
     try:
+        # get_ipython is a builtin only inside IPython (the NameError below is the other case).
         return get_ipython().user_ns  # type: ignore[name-defined]
     except NameError:
         return sys.modules["__main__"].__dict__
@@ -911,6 +914,7 @@ def _quiet() -> None:
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = io.StringIO()
     try:
+        # A builtin only inside IPython, as in _user_namespace.
         shell = get_ipython()  # type: ignore[name-defined]
         shell.display_pub.publish = lambda *args, **kwargs: None
     except (NameError, AttributeError):
@@ -922,6 +926,9 @@ def _run_checker(
 ) -> None:
     _make_private()
     _quiet()
+    # An interrupt of the kernel (a cell past its timeout) reaches its whole process group: it is
+    # meant for the submission's cell, not for the checker, which keeps its own timeouts.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with os.fdopen(plan_fd, "rb") as plan_file:
         plan = json.loads(plan_file.read())
     results = os.fdopen(result_fd, "w", buffering=1)

@@ -131,23 +131,37 @@ def render(notebook: NotebookNode) -> str:
 class LabPlan:
     """What ``labs generate`` would write: each lab file and its expected content."""
 
-    files: dict[Path, str]
+    files: dict[Path, bytes]
     orphans: list[Path]
 
 
-def plan(solutions_dir: Path, labs_dir: Path) -> LabPlan:
-    """Derive every lab from ``solutions_dir``; list lab files with no solution (orphans)."""
-    files: dict[Path, str] = {}
-    for source in sorted(Path(solutions_dir).rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in source.parts:
-            continue
-        relative = source.relative_to(solutions_dir)
-        solution = nbformat.read(source, as_version=4)
-        files[Path(labs_dir) / relative] = render(make_student_version(solution, str(relative)))
-    existing = sorted(
-        p for p in Path(labs_dir).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+def lab_files(folder: Path) -> list[Path]:
+    """The files of a lab folder: notebooks and the data files they read (never dotfiles,
+    checkpoints or caches)."""
+    return sorted(
+        path
+        for path in Path(folder).rglob("*")
+        if path.is_file()
+        and not any(part.startswith(".") or part == "__pycache__" for part in path.parts)
     )
-    orphans = [p for p in existing if p not in files]
+
+
+def plan(solutions_dir: Path, labs_dir: Path) -> LabPlan:
+    """Derive every lab from ``solutions_dir``; list lab files with no solution (orphans).
+
+    A data file next to the solutions (the report lab 4.3 investigates, say) is copied as it is:
+    the learner's lab reads it as the solution does.
+    """
+    files: dict[Path, bytes] = {}
+    for source in lab_files(solutions_dir):
+        relative = source.relative_to(solutions_dir)
+        if source.suffix != ".ipynb":
+            files[Path(labs_dir) / relative] = source.read_bytes()
+            continue
+        solution = nbformat.read(source, as_version=4)
+        student = make_student_version(solution, str(relative))
+        files[Path(labs_dir) / relative] = render(student).encode()
+    orphans = [p for p in lab_files(labs_dir) if p not in files]
     return LabPlan(files, orphans)
 
 
@@ -155,10 +169,10 @@ def generate(solutions_dir: Path, labs_dir: Path) -> list[Path]:
     """Write every lab (only files whose content changed) and remove orphaned labs."""
     lab_plan = plan(solutions_dir, labs_dir)
     written = []
-    for path, text in lab_plan.files.items():
-        if not path.exists() or path.read_text() != text:
+    for path, content in lab_plan.files.items():
+        if not path.exists() or path.read_bytes() != content:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            path.write_bytes(content)
             written.append(path)
     for orphan in lab_plan.orphans:
         orphan.unlink()
@@ -169,10 +183,10 @@ def stale(solutions_dir: Path, labs_dir: Path) -> list[str]:
     """Reasons why ``labs_dir`` is not what ``generate`` would write (empty: up to date)."""
     lab_plan = plan(solutions_dir, labs_dir)
     problems = []
-    for path, text in lab_plan.files.items():
+    for path, content in lab_plan.files.items():
         if not path.exists():
             problems.append(f"{path}: missing")
-        elif path.read_text() != text:
+        elif path.read_bytes() != content:
             problems.append(f"{path}: differs from its solution")
-    problems += [f"{orphan}: has no solution notebook" for orphan in lab_plan.orphans]
+    problems += [f"{orphan}: has no solution" for orphan in lab_plan.orphans]
     return problems

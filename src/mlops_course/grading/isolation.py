@@ -43,6 +43,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -676,8 +677,8 @@ class _Unpickler(pickle.Unpickler):
 
 
 class _KernelSide:
-    def __init__(self, sock: socket.socket, namespace: dict[str, Any]) -> None:
-        self.sock, self.namespace = sock, namespace
+    def __init__(self, sock: socket.socket, namespace: dict[str, Any], checker: int) -> None:
+        self.sock, self.namespace, self.checker = sock, namespace, checker
         self.handles = _Handles()
         self.lock = threading.Lock()
         self.main: queue.Queue = queue.Queue()
@@ -687,6 +688,10 @@ class _KernelSide:
         while True:
             message = _recv(self.sock)
             if message is None:
+                # The checker is done (or gone): reap it, or its zombie makes the kernel's
+                # shutdown wait for a child that never goes away.
+                with suppress(ChildProcessError):
+                    os.waitpid(self.checker, 0)
                 self.main.put(None)
                 return
             if message[:1] == b"G":
@@ -876,7 +881,7 @@ def start(plan_fd: int, result_fd: int, timeout: float) -> None:
     os.close(plan_fd)
     os.close(result_fd)
     checker_end.close()
-    _kernel = _KernelSide(kernel_end, namespace)
+    _kernel = _KernelSide(kernel_end, namespace, pid)
 
 
 def sync(exercise: str) -> None:
@@ -948,7 +953,9 @@ def _run_checker(
 
     signal.signal(signal.SIGALRM, on_alarm)
     first = True
-    for step in plan["steps"]:
+    kinds = [step["kind"] for step in plan["steps"]]
+    last_exercise = max((i for i, kind in enumerate(kinds) if kind == "exercise"), default=-1)
+    for index, step in enumerate(plan["steps"]):
         if step["kind"] == "exercise":
             # The kernel goes on from start() to the first exercise by itself; later ones wait
             # in sync() until the checker has replayed the cells before them.
@@ -972,6 +979,7 @@ def _run_checker(
             report(cell=step["id"], error=f"not run: {client.gone}")
             continue
         before = {name: id(value) for name, value in namespace.items()}
+        started = time.monotonic()
         try:
             signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
@@ -989,8 +997,8 @@ def _run_checker(
             )
             report(cell=step["id"], error=describe(name or type(error).__name__, str(error)))
             continue
-        report(cell=step["id"], error=None)
-        if not step["graded"]:
+        report(cell=step["id"], error=None, seconds=round(time.monotonic() - started, 3))
+        if not step["graded"] and index < last_exercise:  # a later exercise may use its names
             _mirror(client, namespace, before)
     client.resume()
     report(end=True)

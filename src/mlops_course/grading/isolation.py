@@ -29,9 +29,6 @@ graded cell defines are not (they may hold expected answers).
 
 from __future__ import annotations
 
-import base64
-import builtins
-import dataclasses
 import io
 import itertools
 import json
@@ -49,17 +46,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, cast
 
+from mlops_course.grading.codec import (
+    Decoder,
+    Handles,
+    Malformed,
+    encode,
+    exception_info,
+    expect,
+    rebuild_exception,
+)
+
 _LENGTH = struct.Struct("!I")
 _MAX_ITEMS = 100_000  # a remote iteration materialises at most this many items
 _kernel: _KernelSide | None = None  # the kernel's end, set by start()
-
-
-class RemoteError(Exception):
-    """An exception raised by the submission that the checker cannot rebuild as its own type."""
-
-    def __init__(self, remote_type: str, message: str) -> None:
-        super().__init__(f"{remote_type}: {message}" if message else remote_type)
-        self.remote_type = remote_type
 
 
 class KernelGone(RuntimeError):
@@ -102,367 +101,6 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-# ---------------------------------------------------------------------------------------------
-# The codec. The kernel encodes (it is the submission's process, so the encoder may have been
-# replaced); the checker decodes, and the decoder is the trust boundary: it accepts only the
-# shapes below and builds only genuine builtin, NumPy and pandas objects, lab dataclasses and
-# Remote handles. No pickle crosses from the kernel to the checker.
-
-
-class _Handles:
-    """Objects the kernel keeps for the checker, by number."""
-
-    def __init__(self) -> None:
-        self.objects: dict[int, Any] = {}
-        self._numbers: dict[int, int] = {}
-        self._next = itertools.count(1)
-
-    def number(self, value: Any) -> int:
-        key = id(value)
-        if key not in self._numbers or self.objects.get(self._numbers[key]) is not value:
-            number = next(self._next)
-            self._numbers[key] = number
-            self.objects[number] = value
-        return self._numbers[key]
-
-
-def _qualified(kind: type) -> tuple[str, str]:
-    return getattr(kind, "__module__", "?"), getattr(kind, "__qualname__", kind.__name__)
-
-
-def encode(value: Any, handles: _Handles) -> Any:
-    """``value`` as JSON-ready data, with a handle for whatever is not plain data."""
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        return ["v", value]
-    if kind is bytes:
-        return ["b", base64.b64encode(value).decode()]
-    if kind in (list, tuple, set, frozenset):
-        tag = _CONTAINER_TAGS[kind]
-        return [tag, [encode(item, handles) for item in value]]
-    if kind is dict:
-        return ["d", [[encode(k, handles), encode(v, handles)] for k, v in value.items()]]
-    try:
-        special = _encode_special(value, handles)
-    except _Unencodable:
-        special = None
-    if special is not None:
-        return special
-    return ["h", handles.number(value), ".".join(_qualified(kind))]
-
-
-_CONTAINER_TAGS: dict[type, str] = {list: "l", tuple: "t", set: "s", frozenset: "fs"}
-
-
-class _Unencodable(Exception):
-    pass
-
-
-def _encode_special(value: Any, handles: _Handles) -> list | None:
-    kind = type(value)
-    module = kind.__module__ or ""
-    if module.startswith("numpy"):
-        import numpy as np
-
-        if kind is np.ndarray and value.dtype.kind in "biufcmMSU":
-            buffer = io.BytesIO()
-            np.save(buffer, value, allow_pickle=False)
-            return ["a", base64.b64encode(buffer.getvalue()).decode()]
-        if isinstance(value, np.generic) and value.dtype.kind in "biufcSU":
-            return ["ns", value.dtype.str, encode(value.item(), handles)]
-        return None
-    if module.startswith("pandas"):
-        return _encode_pandas(value, handles)
-    if module == "pathlib" and kind.__name__ in ("PosixPath", "WindowsPath", "PurePosixPath"):
-        return ["p", str(value)]
-    if module == "datetime" and kind.__name__ in ("datetime", "date"):
-        return ["dt", kind.__name__, value.isoformat()]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        module, qualname = _qualified(kind)
-        fields = [
-            [f.name, encode(getattr(value, f.name), handles)] for f in dataclasses.fields(value)
-        ]
-        return ["dc", module, qualname, fields]
-    return None
-
-
-_EXTENSION_DTYPES = {"Int64", "Int32", "Float64", "boolean", "string", "str"}
-
-
-def _encode_values(values: Any, dtype: Any, handles: _Handles) -> list:
-    import numpy as np
-
-    name = str(dtype)
-    if name == "category":
-        return [
-            "cat",
-            encode(np.asarray(values.codes), handles),
-            _encode_index(values.categories, handles),
-            bool(values.ordered),
-        ]
-    if name in _EXTENSION_DTYPES:
-        import pandas as pd
-
-        return ["ext", name, [encode(None if pd.isna(v) else v, handles) for v in values]]
-    if isinstance(dtype, np.dtype) and dtype.kind == "O":
-        return ["obj", [encode(v, handles) for v in values]]
-    if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
-        return ["arr", encode(np.asarray(values), handles)]
-    raise _Unencodable(name)
-
-
-def _encode_index(index: Any, handles: _Handles) -> list:
-    import pandas as pd
-
-    if type(index) is pd.RangeIndex:
-        return ["range", index.start, index.stop, index.step, encode(index.name, handles)]
-    if type(index) in (pd.Index, pd.DatetimeIndex, pd.CategoricalIndex):
-        values = index.array if str(index.dtype) == "category" else index.to_numpy()
-        return ["index", _encode_values(values, index.dtype, handles), encode(index.name, handles)]
-    raise _Unencodable(type(index).__name__)
-
-
-def _values_of(series: Any) -> Any:
-    import numpy as np
-
-    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
-
-
-def _encode_pandas(value: Any, handles: _Handles) -> list | None:
-    import pandas as pd
-
-    kind = type(value)
-    if kind is pd.Series:
-        return [
-            "series",
-            _encode_values(_values_of(value), value.dtype, handles),
-            _encode_index(value.index, handles),
-            encode(value.name, handles),
-        ]
-    if kind is pd.DataFrame:
-        if value.columns.duplicated().any():
-            raise _Unencodable("duplicate columns")
-        columns = []
-        for label in value.columns:
-            column = value[label]
-            columns.append(
-                [encode(label, handles), _encode_values(_values_of(column), column.dtype, handles)]
-            )
-        return ["frame", columns, _encode_index(value.index, handles)]
-    if kind in (pd.Index, pd.RangeIndex, pd.DatetimeIndex):
-        return ["pindex", _encode_index(value, handles)]
-    if kind is pd.Timestamp and value.tzinfo is None:
-        return ["ts", value.isoformat()]
-    return None
-
-
-class _Malformed(ValueError):
-    pass
-
-
-def _check(condition: bool, what: str = "a malformed answer") -> None:
-    if not condition:
-        raise _Malformed(f"the submission sent {what}")
-
-
-class _Decoder:
-    """Builds checker-side values from what the kernel sent; trusts nothing in it."""
-
-    def __init__(self, client: _Client, classes: dict[str, Any]) -> None:
-        self.client = client
-        self.classes = classes  # the lab's own classes, as setup defined them (pristine)
-
-    def __call__(self, tree: Any) -> Any:
-        _check(type(tree) is list and len(tree) >= 2 and type(tree[0]) is str)
-        tag, *rest = tree
-        if tag == "v":
-            _check(rest[0] is None or type(rest[0]) in (bool, int, float, str))
-            return rest[0]
-        if tag == "b":
-            return base64.b64decode(rest[0].encode(), validate=True)
-        if tag in ("l", "t", "s", "fs"):
-            _check(type(rest[0]) is list)
-            items = [self(item) for item in rest[0]]
-            return {"l": list, "t": tuple, "s": set, "fs": frozenset}[tag](items)
-        if tag == "d":
-            _check(type(rest[0]) is list)
-            pairs = [(self(k), self(v)) for k, v in (self._pair(p) for p in rest[0])]
-            return dict(pairs)
-        if tag == "h":
-            _check(type(rest[0]) is int and type(rest[1]) is str)
-            return Remote(self.client, rest[0], rest[1])
-        if tag == "a":
-            return self._array(rest[0])
-        if tag == "ns":
-            import numpy as np
-
-            dtype = np.dtype(str(rest[0]))
-            _check(dtype.kind in "biufcSU", "a NumPy scalar of an unsafe type")
-            return dtype.type(self(rest[1]))
-        if tag == "p":
-            from pathlib import Path
-
-            return Path(str(rest[0]))
-        if tag == "dt":
-            import datetime
-
-            _check(rest[0] in ("datetime", "date"))
-            return getattr(datetime, rest[0]).fromisoformat(str(rest[1]))
-        if tag == "ts":
-            import pandas as pd
-
-            return pd.Timestamp(str(rest[0]))
-        if tag == "dc":
-            return self._dataclass(*rest)
-        if tag in ("series", "frame", "pindex"):
-            return self._pandas(tag, rest)
-        raise _Malformed(f"the submission sent an unknown kind of value ({tag!r})")
-
-    def _pair(self, pair: Any) -> tuple[Any, Any]:
-        _check(type(pair) is list and len(pair) == 2)
-        return pair[0], pair[1]
-
-    def _array(self, text: Any) -> Any:
-        import numpy as np
-
-        _check(type(text) is str)
-        array = np.load(
-            io.BytesIO(base64.b64decode(text.encode(), validate=True)), allow_pickle=False
-        )
-        _check(type(array) is np.ndarray and array.dtype.kind in "biufcmMSU")
-        return array
-
-    def _dataclass(self, module: Any, qualname: Any, fields: Any) -> Any:
-        _check(type(module) is str and type(qualname) is str and type(fields) is list)
-        found: Any
-        if module == "__main__":
-            found = self.classes.get(qualname)
-        else:
-            found = sys.modules.get(module)  # never imports: only what the checker has loaded
-            for part in qualname.split("."):
-                found = getattr(found, part, None)
-        if not (isinstance(found, type) and dataclasses.is_dataclass(found)):
-            raise _Malformed(f"the submission sent an unknown class {module}.{qualname}")
-        kind: type = found
-        names = [f.name for f in dataclasses.fields(kind)]
-        values = dict(self._pair(field) for field in fields)
-        _check(sorted(values) == sorted(names), f"a {qualname} with other fields")
-        instance: Any = object.__new__(kind)
-        for name in names:
-            object.__setattr__(instance, name, self(values[name]))
-        return instance
-
-    def _values(self, tree: Any) -> Any:
-        import pandas as pd
-
-        _check(type(tree) is list and len(tree) > 0 and type(tree[0]) is str)
-        tag = tree[0]
-        if tag == "arr":
-            return self(tree[1])
-        if tag == "obj":
-            _check(type(tree[1]) is list)
-            values = [self(item) for item in tree[1]]
-            import numpy as np
-
-            array = np.empty(len(values), dtype=object)
-            array[:] = values
-            return array
-        if tag == "ext":
-            _check(tree[1] in _EXTENSION_DTYPES and type(tree[2]) is list)
-            return pd.array([self(item) for item in tree[2]], dtype=tree[1])
-        if tag == "cat":
-            codes = self(tree[1])
-            categories = self._index(tree[2])
-            return pd.Categorical.from_codes(codes, categories=categories, ordered=bool(tree[3]))
-        raise _Malformed(f"the submission sent unknown column values ({tag!r})")
-
-    def _index(self, tree: Any) -> Any:
-        import pandas as pd
-
-        _check(type(tree) is list and len(tree) > 0 and type(tree[0]) is str)
-        if tree[0] == "range":
-            _check(all(type(n) is int for n in tree[1:4]))
-            return pd.RangeIndex(tree[1], tree[2], tree[3], name=self(tree[4]))
-        _check(tree[0] == "index" and len(tree) == 3)
-        return pd.Index(self._values(tree[1]), name=self(tree[2]))
-
-    def _pandas(self, tag: str, rest: list) -> Any:
-        import pandas as pd
-
-        if tag == "pindex":
-            return self._index(rest[0])
-        if tag == "series":
-            return pd.Series(self._values(rest[0]), index=self._index(rest[1]), name=self(rest[2]))
-        _check(type(rest[0]) is list)
-        labels, columns = [], []
-        for label, values in (self._pair(column) for column in rest[0]):
-            labels.append(self(label))
-            columns.append(self._values(values))
-        index = self._index(rest[1])
-        frame = pd.DataFrame(dict(zip(range(len(labels)), columns, strict=True)), index=index)
-        frame.columns = labels
-        return frame
-
-
-def _exception_info(error: BaseException, handles: _Handles) -> dict[str, Any]:
-    module, qualname = _qualified(type(error))
-    info: dict[str, Any] = {"module": module, "type": qualname, "message": str(error)[:2000]}
-    try:
-        info["args"] = encode(tuple(error.args), handles)
-    except Exception:
-        info["args"] = None
-    errors = getattr(error, "errors", None)
-    if module.startswith("pydantic") and callable(errors):
-        try:
-            info["errors"] = encode(errors(include_url=False), handles)
-            info["title"] = str(getattr(error, "title", ""))
-        except Exception:
-            pass
-    return info
-
-
-def _rebuild_exception(info: Any, decode: _Decoder) -> BaseException:
-    """The checker's own exception for one the kernel raised, so ``except ValueError`` works."""
-    _check(
-        type(info) is dict and type(info.get("type")) is str and type(info.get("message")) is str
-    )
-    module, qualname, message = str(info.get("module")), info["type"], info["message"]
-    if module == "builtins":
-        kind = getattr(builtins, qualname, None)
-        if isinstance(kind, type) and issubclass(kind, Exception):
-            try:
-                args = decode(info["args"]) if info.get("args") is not None else (message,)
-                if type(args) is tuple and all(
-                    type(a) in (str, int, float, bool) or a is None for a in args
-                ):
-                    return kind(*args)
-            except Exception:
-                pass
-            return kind(message)
-    if "errors" in info and module.startswith("pydantic"):
-        try:
-            from pydantic import ValidationError
-
-            details = [
-                {k: v for k, v in error.items() if k in ("type", "loc", "input", "ctx")}
-                for error in decode(info["errors"])
-            ]
-            title = str(info.get("title", ""))
-            # The details are plain dicts with the keys of pydantic's InitErrorDetails TypedDict.
-            return ValidationError.from_exception_data(title, details)  # type: ignore[arg-type]
-        except Exception:
-            pass
-    kind = sys.modules.get(module)
-    for part in qualname.split("."):
-        kind = getattr(kind, part, None)
-    if module != "__main__" and isinstance(kind, type) and issubclass(kind, Exception):
-        try:
-            return kind(message)
-        except Exception:
-            pass
-    return RemoteError(qualname, message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,7 +148,7 @@ class Remote:
 
     def __iter__(self) -> Iterator[Any]:
         items = self._ask("iter")
-        _check(type(items) is list, "an iteration that is not a list")
+        expect(type(items) is list, "an iteration that is not a list")
         return iter(items)
 
     def __bool__(self) -> bool:
@@ -545,7 +183,7 @@ class Remote:
 
 
 def _exactly(value: Any, kind: type) -> Any:
-    _check(type(value) is kind, f"a {type(value).__name__} where a {kind.__name__} belongs")
+    expect(type(value) is kind, f"a {type(value).__name__} where a {kind.__name__} belongs")
     return value
 
 
@@ -568,7 +206,7 @@ class _Client:
 
     def __init__(self, sock: socket.socket, timeout: float, classes: dict[str, Any]) -> None:
         self.sock, self.timeout = sock, timeout
-        self.decode = _Decoder(self, classes)
+        self.decode = Decoder(lambda number, kind: Remote(self, number, kind), classes)
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
         self._pending: dict[int, tuple[threading.Event, list]] = {}
@@ -583,8 +221,8 @@ class _Client:
                 break
             try:
                 data = json.loads(message)
-                _check(type(data) is dict)
-            except (ValueError, _Malformed):
+                expect(type(data) is dict)
+            except (ValueError, Malformed):
                 continue
             if "done" in data:
                 self._done.put(str(data["done"]))
@@ -623,7 +261,7 @@ class _Client:
         for position, state in (answer.get("state") or {}).items():
             _restore(restore.get(str(position)), self.decode(state))
         if "error" in answer:
-            raise _rebuild_exception(answer["error"], self.decode)
+            raise rebuild_exception(answer["error"], self.decode)
         return self.decode(answer.get("ok"))
 
     def wait_done(self) -> str | None:
@@ -668,7 +306,7 @@ def _restore(target: Any, state: Any) -> None:
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, handles: _Handles) -> None:
+    def __init__(self, data: bytes, handles: Handles) -> None:
         super().__init__(io.BytesIO(data))
         self.handles = handles
 
@@ -679,7 +317,7 @@ class _Unpickler(pickle.Unpickler):
 class _KernelSide:
     def __init__(self, sock: socket.socket, namespace: dict[str, Any], checker: int) -> None:
         self.sock, self.namespace, self.checker = sock, namespace, checker
-        self.handles = _Handles()
+        self.handles = Handles()
         self.lock = threading.Lock()
         self.main: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True, name="grading-kernel-reader").start()
@@ -716,7 +354,7 @@ class _KernelSide:
         try:
             reply["ok"] = encode(self._perform(op, args), self.handles)
         except BaseException as error:  # the submission's error, reported to the checker
-            reply["error"] = _exception_info(error, self.handles)
+            reply["error"] = exception_info(error, self.handles)
         if restore:
             states = {}
             for position in restore:
@@ -783,8 +421,8 @@ class _KernelSide:
         _send(self.sock, json.dumps(data).encode(), self.lock)
 
 
-def _serve_app(app: Any) -> str:
-    """Serve an ASGI app of the kernel on a free loopback port (for the checker's HTTP client)."""
+def _start_server(app: Any) -> tuple[Any, threading.Thread, str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread: (server, thread, URL)."""
     import time
 
     import uvicorn
@@ -800,7 +438,12 @@ def _serve_app(app: Any) -> str:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the app did not start serving within 10 s")
         time.sleep(0.02)
-    return f"http://127.0.0.1:{port}"
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _serve_app(app: Any) -> str:
+    """Serve an app of the kernel for the checker's HTTP client (it runs until the kernel ends)."""
+    return _start_server(app)[2]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -817,23 +460,9 @@ def serve_app(app: Any) -> Iterator[str]:
     if type(app) is Remote:
         yield app._client.request("serve", app._number)
         return
-    import time
-
-    import uvicorn
-
-    from mlops_course.services import free_port
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start within 10 s")
-        time.sleep(0.02)
+    server, thread, url = _start_server(app)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         thread.join(10)

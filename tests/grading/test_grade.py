@@ -104,6 +104,15 @@ def test_only_the_exercise_cells_of_a_submission_run(course, make_solution, tmp_
     assert "parameters" not in result.failures
     assert result.score == 0, [(c.check, c.passed) for c in result.checks]
 
+    helper = _student(make_solution)
+    next(
+        c for c in helper.cells if c.id == "ex-add"
+    ).source = "def add(a, b):\n    return plus(a, b)"
+    _append(helper, "def plus(a, b):\n    return a + b", "ex-add")
+    result = grade_submission(_write(helper, tmp_path / "helper.ipynb"), solutions)
+    assert "name 'plus' is not defined" in result.failures["check-add"]
+    assert "define helpers in them" in result.failures["check-add"], "say why, and what to do"
+
 
 def test_editing_a_check_does_not_help(course, make_solution, tmp_path) -> None:
     """Graded cells come from the solution, so weakening or deleting a check changes nothing."""

@@ -624,7 +624,10 @@ def _run_checker(
                 if isinstance(error, TimeoutError) and "interrupted" in str(error)
                 else None
             )
-            report(cell=step["id"], error=describe(name or type(error).__name__, str(error)))
+            message = str(error)
+            if isinstance(error, NameError):
+                message += " (only your exercise cells run when graded: define helpers in them)"
+            report(cell=step["id"], error=describe(name or type(error).__name__, message))
             continue
         report(cell=step["id"], error=None, seconds=round(time.monotonic() - started, 3))
         if not step["graded"] and index < last_exercise:  # a later exercise may use its names

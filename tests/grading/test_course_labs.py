@@ -11,7 +11,10 @@ same notebook is never executed twice for the same proof):
 - the generated (untouched) lab at its default parameters: it scores 0 *and* its setup cells run,
   the first failure being the first exercise's stub;
 - the lab with only its first exercise solved, with the CI parameters too (what it proves does not
-  depend on the size of the data): it scores in between.
+  depend on the size of the data): it scores in between;
+- an impostor: every exercise replaced by objects that equal everything and functions that return
+  them, with NumPy's and math's comparisons patched: it scores 0 (tests/grading/test_hostile.py
+  holds the other attacks, on a small lab).
 
 The runs are cached per lab; under ``make test``'s pytest-xdist workers each lab is one unit of
 work (tests/conftest.py), so the tests of a lab run in the process that holds its cached runs
@@ -20,6 +23,7 @@ while the labs spread over the workers.
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
 from pathlib import Path
@@ -28,7 +32,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from mlops_course.grading.grade import GradeResult, grade_submission
+from mlops_course.grading.grade import GradeResult, _defined_names, _is_exercise, grade_submission
 from mlops_course.grading.labs import BEGIN, is_hidden, make_student_version, strip_solution
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +79,50 @@ def _partially_solved(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return partial
 
 
+IMPOSTOR = """class _Yes(str):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return True
+    __le__ = __gt__ = __ge__ = __lt__
+    __hash__ = str.__hash__
+    def __bool__(self): return True
+    def __len__(self): return 1
+    def __contains__(self, item): return True
+    def __getattr__(self, name): return _Yes()
+    def __call__(self, *args, **kwargs): return _Yes()
+    def __getitem__(self, key): return _Yes()
+    def __iter__(self): return iter([_Yes()])
+    def __float__(self): return 1.0
+    def __int__(self): return 1
+
+
+import math, numpy
+math.isclose = numpy.allclose = numpy.isclose = lambda *args, **kwargs: True
+"""
+
+
+def _impostor(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The lab with each exercise's functions and classes returning, and its constants being,
+    things that equal everything."""
+    lab = make_student_version(solution)
+    exercises = {c.id: c for c in solution.cells if _is_exercise(c)}
+    for cell in lab.cells:
+        if cell.get("id") in exercises:
+            source = exercises[cell.id].source
+            callables = {
+                node.name
+                for node in ast.parse(source).body
+                if isinstance(node, ast.FunctionDef | ast.ClassDef)
+            }
+            cell.source = IMPOSTOR + "\n".join(
+                f"def {name}(*args, **kwargs):\n    return _Yes()"
+                if name in callables
+                else f"{name} = _Yes()"
+                for name in _defined_names(source)
+            )
+    return lab
+
+
 def test_there_is_at_least_one_lab() -> None:
     assert SOLUTION_FILES, "no solution notebooks in solutions/"
 
@@ -104,6 +152,17 @@ def test_partially_solved_lab_scores_in_between(solution_path: Path, tmp_path: P
         path, SOLUTIONS, timeout=TIMEOUT, parameters=_ci_parameters(solution_path)
     )
     assert 0 < result.score < result.max_score, [(c.check, c.passed) for c in result.checks]
+
+
+@pytest.mark.parametrize("solution_path", SOLUTION_FILES, ids=IDS)
+def test_an_impostor_scores_zero(solution_path: Path, tmp_path: Path) -> None:
+    """No check of any lab is fooled by answers that equal everything or patched comparisons."""
+    path = tmp_path / solution_path.name
+    nbformat.write(_impostor(nbformat.read(solution_path, as_version=4)), path)
+    result = grade_submission(
+        path, SOLUTIONS, timeout=TIMEOUT, parameters=_ci_parameters(solution_path)
+    )
+    assert result.score == 0, [c.check for c in result.checks if c.passed]
 
 
 @pytest.mark.parametrize("solution_path", SOLUTION_FILES, ids=IDS)

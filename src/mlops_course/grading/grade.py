@@ -1,17 +1,19 @@
 """Grade lab submissions: execute each in a scratch folder and score every graded cell.
 
-Grading trusts nothing in the submission. The graded cells are taken from the instructor's
-solution (a student cannot weaken a check by editing it), hidden checks are re-inserted, and the
-notebook runs in a temporary folder that is also the kernel's HOME, with a timeout on every cell.
-Each graded cell scores on its own, so one failing check never zeroes the rest, and a broken
-submission (not JSON, another lab, an endless loop, ``sys.exit()``) gets a clear message and the
-points for whatever could be graded.
+Grading trusts nothing in the submission. Of it, only the exercise cells run, after the
+solution's own setup, in a kernel whose temporary folder is also its HOME, with a timeout on every
+cell; the checks (the solution's, hidden ones included) run in a process forked from that kernel
+right after setup, which no line of the submission runs in (grading/isolation.py). Each graded
+cell scores on its own, so one failing check never zeroes the rest, and a broken submission (not
+JSON, another lab, an endless loop, ``sys.exit()``) gets a clear message and the points for
+whatever could be graded.
 
 Where bubblewrap (``bwrap``, Debian package ``bubblewrap``) is installed, the kernel also runs with
 the whole file system read-only except the scratch folder, so even an absolute path outside it
-cannot be written. Without it (macOS, Windows), HOME and the working directory still point into
-the scratch folder, which stops honest mistakes but not a deliberate attack: there, grade
-untrusted submissions inside a container or VM.
+cannot be written, without capabilities, and without the solutions and their Git history.
+Without it (macOS), HOME and the working directory still point into the scratch folder, which
+stops honest mistakes but not a deliberate attack: there, grade untrusted submissions inside a
+container or VM.
 """
 
 from __future__ import annotations
@@ -136,34 +138,6 @@ def index_solutions(solutions_dir: Path) -> dict[str, Path]:
 
 def _checks_of(solution: NotebookNode) -> list[NotebookNode]:
     return [cell for cell in solution.cells if is_graded(cell)]
-
-
-def merge_checks(submission: NotebookNode, solution: NotebookNode) -> NotebookNode:
-    """The notebook to execute: the student's cells with the solution's graded cells.
-
-    Graded cells are replaced by the instructor's version (matched by cell id); graded cells the
-    student deleted and hidden checks are inserted after the cell that precedes them in the
-    solution, or at the end when that cell is gone too.
-    """
-    merged = copy.deepcopy(submission)
-    solution_checks = {cell.id: cell for cell in _checks_of(solution)}
-    cells = []
-    for cell in merged.cells:
-        if cell.get("id") in solution_checks:
-            cells.append(copy.deepcopy(solution_checks.pop(cell.id)))
-        elif not is_graded(cell):  # a graded cell that is not in the solution is dropped
-            cells.append(cell)
-    previous: str | None = None
-    for cell in solution.cells:
-        if cell.get("id") in solution_checks:
-            position = next(
-                (i + 1 for i, c in enumerate(cells) if c.get("id") == previous), len(cells)
-            )
-            cells.insert(position, copy.deepcopy(cell))
-            solution_checks.pop(cell.id)
-        previous = cell.get("id")
-    merged.cells = cells
-    return merged
 
 
 def inject_parameters(notebook: NotebookNode, parameters: dict[str, object]) -> NotebookNode:

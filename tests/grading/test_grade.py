@@ -112,6 +112,10 @@ def test_only_the_exercise_cells_of_a_submission_run(course, make_solution, tmp_
     result = grade_submission(_write(helper, tmp_path / "helper.ipynb"), solutions)
     assert "name 'plus' is not defined" in result.failures["check-add"]
     assert "define helpers in them" in result.failures["check-add"], "say why, and what to do"
+    unfinished = _student(make_solution)
+    next(c for c in unfinished.cells if c.id == "ex-add").source = "raise ValueError('later')"
+    result = grade_submission(_write(unfinished, tmp_path / "unfinished.ipynb"), solutions)
+    assert "exercise 'ex-add' did not define it" in result.failures["check-add"]
 
 
 def test_editing_a_check_does_not_help(course, make_solution, tmp_path) -> None:

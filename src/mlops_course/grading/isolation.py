@@ -35,6 +35,7 @@ import json
 import os
 import pickle
 import queue
+import re
 import signal
 import socket
 import struct
@@ -582,6 +583,7 @@ def _run_checker(
 
     signal.signal(signal.SIGALRM, on_alarm)
     first = True
+    undefined: dict[str, str] = {}  # a name an exercise should define, and did not: its cell
     kinds = [step["kind"] for step in plan["steps"]]
     last_exercise = max((i for i, kind in enumerate(kinds) if kind == "exercise"), default=-1)
     for index, step in enumerate(plan["steps"]):
@@ -591,18 +593,8 @@ def _run_checker(
             if not first:
                 client.resume()
             first = False
-            if client.gone or client.wait_done() is None:
-                continue
-            for name in step["names"]:
-                try:
-                    namespace[name] = client.request("get", name)
-                except NameError:
-                    namespace.pop(name, None)
-                except KernelGone:
-                    break
-                except Exception as error:  # a value the checker cannot read stays undefined
-                    namespace.pop(name, None)
-                    report(cell=step["id"], error=describe(type(error).__name__, str(error)))
+            if not client.gone and client.wait_done() is not None:
+                _bind(client, namespace, step, undefined, report)
             continue
         if client.gone:
             report(cell=step["id"], error=f"not run: {client.gone}")
@@ -626,7 +618,7 @@ def _run_checker(
             )
             message = str(error)
             if isinstance(error, NameError):
-                message += " (only your exercise cells run when graded: define helpers in them)"
+                message += _why_undefined(message, undefined)
             report(cell=step["id"], error=describe(name or type(error).__name__, message))
             continue
         report(cell=step["id"], error=None, seconds=round(time.monotonic() - started, 3))
@@ -635,6 +627,35 @@ def _run_checker(
     client.resume()
     report(end=True)
     results.close()
+
+
+def _bind(
+    client: _Client,
+    namespace: dict,
+    step: dict,
+    undefined: dict[str, str],
+    report: Callable[..., None],
+) -> None:
+    """Fetch what an exercise defined from the kernel into the checker's namespace."""
+    for name in step["names"]:
+        try:
+            namespace[name] = client.request("get", name)
+        except NameError:
+            namespace.pop(name, None)
+            undefined[name] = step["id"]
+        except KernelGone:
+            return
+        except Exception as error:  # a value the checker cannot read stays undefined
+            namespace.pop(name, None)
+            report(cell=step["id"], error=describe(type(error).__name__, str(error)))
+
+
+def _why_undefined(message: str, undefined: dict[str, str]) -> str:
+    """What a learner should do about a NameError under grading."""
+    found = re.search(r"name '(\w+)' is not defined", message)
+    if found and found.group(1) in undefined:
+        return f" (exercise {undefined[found.group(1)]!r} did not define it)"
+    return " (only your exercise cells run when graded: define helpers in them)"
 
 
 def _mirror(client: _Client, namespace: dict, before: dict[str, int]) -> None:

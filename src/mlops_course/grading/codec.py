@@ -44,6 +44,14 @@ class Handles:
         return self._numbers[key]
 
 
+def _loaded(module: str, qualname: str) -> Any:
+    """``module.qualname`` if the checker has already imported it, else None (never imports)."""
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found
+
+
 def _qualified(kind: type) -> tuple[str, str]:
     return getattr(kind, "__module__", "?"), getattr(kind, "__qualname__", kind.__name__)
 
@@ -252,13 +260,8 @@ class Decoder:
 
     def _dataclass(self, module: Any, qualname: Any, fields: Any) -> Any:
         expect(type(module) is str and type(qualname) is str and type(fields) is list)
-        found: Any
-        if module == "__main__":
-            found = self.classes.get(qualname)
-        else:
-            found = sys.modules.get(module)  # never imports: only what the checker has loaded
-            for part in qualname.split("."):
-                found = getattr(found, part, None)
+        # The lab's own classes as setup defined them; a module's only if already imported.
+        found = self.classes.get(qualname) if module == "__main__" else _loaded(module, qualname)
         if not (isinstance(found, type) and dataclasses.is_dataclass(found)):
             raise Malformed(f"the submission sent an unknown class {module}.{qualname}")
         kind: type = found
@@ -370,9 +373,7 @@ def rebuild_exception(info: Any, decode: Decoder) -> BaseException:
             return ValidationError.from_exception_data(title, details)  # type: ignore[arg-type]
         except Exception:
             pass
-    kind = sys.modules.get(module)
-    for part in qualname.split("."):
-        kind = getattr(kind, part, None)
+    kind = _loaded(module, qualname)
     if module != "__main__" and isinstance(kind, type) and issubclass(kind, Exception):
         try:
             return kind(message)

@@ -424,8 +424,6 @@ class _KernelSide:
 
 def _start_server(app: Any) -> tuple[Any, threading.Thread, str]:
     """``app`` served by uvicorn on a free loopback port, in a thread: (server, thread, URL)."""
-    import time
-
     import uvicorn
 
     from mlops_course.services import free_port
